@@ -1,0 +1,206 @@
+/*
+ * sluice.h: the one header a sluice app includes.
+ *
+ * A sluice app is one C file of functions. Each function is declared with
+ * SL_FUNCTION (callable by other functions) or SL_WEB_ENDPOINT (also served
+ * over HTTP at /<name>). `sluice serve app.c` compiles the file, loads it once
+ * in a zygote process, and runs each function in containers forked from it:
+ * the server itself never runs app code, so a crash costs one container.
+ *
+ * The seed's first example, complete:
+ *
+ *     #include <sluice.h>
+ *
+ *     static int stream_me(sl_call *c) {
+ *         for (int i = 0; i < 10; i++) {
+ *             if (sl_yieldf(c, "data: some data %d\n\n", i) < 0)
+ *                 return 0;                  // client went away
+ *             sl_sleep(c, 0.5);              // wakes early on cancellation
+ *         }
+ *         return 0;
+ *     }
+ *     SL_WEB_ENDPOINT(stream_me, .content_type = "text/event-stream");
+ *
+ * Threads: every input runs on its own thread inside its container, so
+ * blocking code (sleep, disk, a long computation) never holds up another
+ * stream; the server's event loop never runs app code. Up to `max_inputs`
+ * inputs share one container; more start more containers, up to
+ * `max_containers`; beyond that, inputs queue in arrival order.
+ *
+ * Errors: every function that can fail returns 0 (or a count) on success and
+ * a negative SL_E* code on failure, as libuv does. sl_strerror() names them.
+ */
+#ifndef SLUICE_H
+#define SLUICE_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SL_VERSION_MAJOR 0
+#define SL_VERSION_MINOR 1
+/* Bumped whenever sl_function_opts or the registration ABI changes. */
+#define SL_ABI_VERSION 1
+
+/* ---- error codes: negative errno values ------------------------------- */
+
+#define SL_ECANCELED  (-ECANCELED)   /* the call was cancelled (client gone, timeout) */
+#define SL_EINVAL     (-EINVAL)      /* an argument is out of range or malformed */
+#define SL_ENOMEM     (-ENOMEM)      /* out of memory */
+#define SL_EALREADY   (-EALREADY)    /* too late: e.g. a header after the first yield */
+#define SL_ENOENT     (-ENOENT)      /* no such query parameter, header or function */
+#define SL_EPIPE      (-EPIPE)       /* the server connection is gone */
+#define SL_EMSGSIZE   (-EMSGSIZE)    /* one yield or return larger than SL_MAX_MESSAGE */
+#define SL_EFAILED    (-1000)        /* the function reported failure (sl_fail) */
+
+/* The largest single yield or return value, in bytes. Larger data is simply
+ * yielded in several pieces. */
+#define SL_MAX_MESSAGE (16u * 1024u * 1024u)
+
+/* A human-readable name for an SL_E* code (or any negative errno). */
+const char *sl_strerror(int err);
+
+/* ---- declaring functions ---------------------------------------------- */
+
+/* One input being processed: passed to your function, valid until it returns.
+ * Opaque; use the sl_* accessors. */
+typedef struct sl_call sl_call;
+
+/* A function body. Return 0 on success; return a negative code (usually from
+ * sl_fail) to fail the call. Whatever you yielded before failing has already
+ * been delivered; the client then sees the failure (see "What clients see"). */
+typedef int (*sl_fn)(sl_call *c);
+
+/* Options for a function, given as designated initializers in the
+ * SL_FUNCTION / SL_WEB_ENDPOINT macro. Every field has a default when left 0. */
+typedef struct sl_function_opts {
+    int abi;                    /* set by the macros; leave it alone */
+
+    /* Web endpoints only. */
+    const char *content_type;   /* default "text/plain; charset=utf-8" */
+    const char *method;         /* "GET" (default), "POST", ... or "*" for any */
+
+    /* Concurrency and autoscaling (see the policy at the top). */
+    int max_inputs;             /* inputs in flight per container; default 100 */
+    int min_containers;         /* kept warm even when idle; default 0 */
+    int max_containers;         /* hard cap; default 100 */
+    double scaledown_window;    /* seconds an idle container lives; default 60 */
+} sl_function_opts;
+
+/* What the macros register; internal layout, do not use directly. */
+typedef struct sl_function_def {
+    const char *name;
+    sl_fn fn;
+    int is_web;                 /* served over HTTP */
+    const sl_function_opts *opts;
+} sl_function_def;
+
+/* Called by the macros when the app is loaded; not for direct use. */
+void sl__register(const sl_function_def *def);
+
+#define SL__DECLARE(fn_, is_web_, ...)                                          \
+    static const sl_function_opts sl__opts_##fn_ = {.abi = SL_ABI_VERSION,     \
+                                                    __VA_ARGS__};              \
+    static const sl_function_def sl__def_##fn_ = {#fn_, fn_, is_web_,          \
+                                                  &sl__opts_##fn_};            \
+    __attribute__((constructor)) static void sl__register_##fn_(void)          \
+    {                                                                          \
+        sl__register(&sl__def_##fn_);                                          \
+    }
+
+/* Declare `fn` (an sl_fn) as a function other functions can call.
+ *     SL_FUNCTION(render, .max_inputs = 1); */
+#define SL_FUNCTION(fn, ...) SL__DECLARE(fn, 0, __VA_ARGS__)
+
+/* Declare `fn` as a web endpoint served at /<fn>.
+ *     SL_WEB_ENDPOINT(stream_me, .content_type = "text/event-stream"); */
+#define SL_WEB_ENDPOINT(fn, ...) SL__DECLARE(fn, 1, __VA_ARGS__)
+
+/* ---- producing output ------------------------------------------------- */
+
+/* Send `len` bytes to the caller now. For a web endpoint the bytes go to the
+ * client as soon as the server can write them: nothing is held back to fill a
+ * buffer. Flow control: if the client reads more slowly than you yield, this
+ * blocks once about 256 KiB are in transit, and resumes as the client reads.
+ * Returns 0, or SL_ECANCELED once the client is gone (stop producing then). */
+int sl_yield(sl_call *c, const void *data, size_t len);
+
+/* sl_yield of a printf-formatted string. */
+int sl_yieldf(sl_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Set the call's return value (the whole body for an endpoint that yields
+ * nothing; its size is then sent as Content-Length). May be called once;
+ * the value is sent when the function returns 0. */
+int sl_return(sl_call *c, const void *data, size_t len);
+int sl_returnf(sl_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Record why the call failed and return SL_EFAILED, so a function can end
+ * with `return sl_fail(c, "no such video %s", id);`. The message reaches the
+ * client (see "What clients see"). */
+int sl_fail(sl_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- cancellation and time -------------------------------------------- */
+
+/* Sleep up to `seconds`. Returns 0 after the full time, or SL_ECANCELED at
+ * once if the call is (or becomes) cancelled. Use it instead of sleep(3).
+ * A function that ignores cancellation for longer than the server's grace
+ * period (default 5 s) has its container killed and replaced. */
+int sl_sleep(sl_call *c, double seconds);
+
+/* True once the call is cancelled: the client disconnected or stopped
+ * reading past the server's write deadline. */
+bool sl_cancelled(const sl_call *c);
+
+/* ---- the HTTP request (web endpoints) --------------------------------- */
+
+/* Strings are NUL-terminated and live until the function returns. */
+const char *sl_method(const sl_call *c);      /* "GET", "POST", ... */
+const char *sl_path(const sl_call *c);        /* "/stream_me" */
+const char *sl_query(const sl_call *c);       /* raw query without '?', or "" */
+
+/* The value of query parameter `name`, percent-decoded; NULL if absent. */
+const char *sl_query_param(sl_call *c, const char *name);
+
+/* Query parameter `name` as an integer; `dflt` if absent. Returns
+ * SL_EINVAL (and leaves *out unchanged) if present but not an integer. */
+int sl_query_int(sl_call *c, const char *name, long long dflt, long long *out);
+
+/* The first request header called `name` (case-insensitive); NULL if absent. */
+const char *sl_header(const sl_call *c, const char *name);
+
+/* The request body and its length (0 when there is none). */
+const void *sl_body(const sl_call *c, size_t *len);
+
+/* ---- the HTTP response (before the first yield) ------------------------ */
+
+/* Each returns SL_EALREADY once the response has started (after the first
+ * yield), and SL_EINVAL for a bad status or a header with CR/LF in it. */
+int sl_set_status(sl_call *c, int status);
+int sl_set_content_type(sl_call *c, const char *content_type);
+int sl_set_header(sl_call *c, const char *name, const char *value);
+
+/* ---- what clients see --------------------------------------------------
+ *
+ * - Bytes are flushed as they are yielded, over HTTP/1.1 (chunked) and HTTP/2.
+ *   The status and headers go with the first yield (or the first keep-alive
+ *   ping of an event stream).
+ * - text/event-stream responses get Cache-Control: no-cache and
+ *   X-Accel-Buffering: no, and a ": ping" comment after 15 s without output.
+ * - A response that only returns (no yields) gets a Content-Length.
+ * - Failure (a negative return, or a crash such as SIGSEGV) before the first
+ *   byte: 500 with the reason as body. After it: for an event stream, an
+ *   `event: error` carrying the reason, then the stream is cut; otherwise the
+ *   body is cut (no final chunk over HTTP/1.1, RST_STREAM over HTTP/2). A
+ *   failed stream never ends as if all were well.
+ */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SLUICE_H */

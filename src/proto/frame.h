@@ -1,0 +1,98 @@
+/*
+ * frame.h: the frames that server, zygote and containers exchange over unix
+ * stream sockets. Pure encode/decode: no I/O happens here.
+ *
+ * A frame is a 12-byte header, then `len` payload bytes:
+ *
+ *     u32 len | u8 type | u8 flags | u16 zero | u32 call id     (little-endian)
+ *
+ * Many frames are appended to one sl_buf and written with one write(), so a
+ * burst of small yields costs one syscall, not one each.
+ */
+#ifndef SL_PROTO_FRAME_H
+#define SL_PROTO_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define SL_FRAME_HEADER_SIZE 12u
+/* Any frame larger than this is malformed: it ends the sender's channel. */
+#define SL_FRAME_MAX_PAYLOAD (17u * 1024u * 1024u)
+
+typedef enum sl_frame_type {
+    /* zygote -> server */
+    SL_FRAME_FUNCTABLE = 1, /* the app's functions (sl_functable codec) */
+    SL_FRAME_SPAWNED = 2,   /* u32 container id, u32 pid; carries the fd */
+    SL_FRAME_SPAWN_FAILED = 3, /* u32 container id, i32 -errno */
+    SL_FRAME_EXITED = 4,    /* u32 pid, i32 wait status */
+    /* server -> zygote */
+    SL_FRAME_SPAWN = 5,     /* u32 container id, u32 function index */
+    /* container -> server */
+    SL_FRAME_READY = 10,    /* the container takes inputs now */
+    SL_FRAME_HEAD = 11,     /* response status and headers (sl_head codec) */
+    SL_FRAME_OUTPUT = 12,   /* one yield: raw bytes */
+    SL_FRAME_RETURN = 13,   /* success, the return value as raw bytes; ends the call */
+    SL_FRAME_ERROR = 14,    /* failure, a UTF-8 reason; ends the call */
+    /* server -> container */
+    SL_FRAME_INPUT = 20,    /* a new call (sl_request codec) */
+    SL_FRAME_CANCEL = 21,   /* stop the call: the client is gone */
+    SL_FRAME_CREDIT = 22,   /* u32 bytes: the client took this much output */
+    SL_FRAME_SHUTDOWN = 23, /* finish in-flight inputs, then exit */
+} sl_frame_type;
+
+typedef struct sl_frame {
+    uint8_t type;
+    uint8_t flags;
+    uint32_t call_id;
+    const uint8_t *payload; /* borrowed from the buffer it was parsed from */
+    uint32_t len;
+} sl_frame;
+
+/* Appends one whole frame. 0 or -ENOMEM / -EMSGSIZE. */
+int sl_frame_append(sl_buf *out, uint8_t type, uint32_t call_id, const void *payload, size_t len);
+
+/* Appends a frame header whose payload the caller appends next (exactly
+ * `len` bytes). Lets encoders write payloads in place. */
+int sl_frame_append_header(sl_buf *out, uint8_t type, uint32_t call_id, size_t len);
+
+/*
+ * Parses the frame at the start of data[0..avail). Returns the bytes it
+ * spans (> 0) and fills *f; 0 if more bytes are needed; -EBADMSG if the
+ * header is malformed (then the channel must be closed).
+ */
+long sl_frame_parse(const uint8_t *data, size_t avail, sl_frame *f);
+
+/* ---- payload fields: a bounds-checked reader and the matching writer ---- */
+
+typedef struct sl_reader {
+    const uint8_t *p;
+    size_t left;
+    int err; /* sticky: -EBADMSG after the first short or bad read */
+} sl_reader;
+
+static inline sl_reader sl_reader_init(const void *p, size_t len)
+{
+    sl_reader r = {(const uint8_t *)p, len, 0};
+    return r;
+}
+uint32_t sl_read_u32(sl_reader *r);
+int32_t sl_read_i32(sl_reader *r);
+uint64_t sl_read_u64(sl_reader *r);
+double sl_read_f64(sl_reader *r);
+/* A length-prefixed string; returns a pointer into the payload (not
+ * NUL-terminated) and its length in *len. NULL on error. */
+const char *sl_read_str(sl_reader *r, uint32_t *len);
+/* 0 when every read succeeded and nothing is left over. */
+int sl_reader_finish(const sl_reader *r);
+
+int sl_write_u32(sl_buf *b, uint32_t v);
+int sl_write_i32(sl_buf *b, int32_t v);
+int sl_write_u64(sl_buf *b, uint64_t v);
+int sl_write_f64(sl_buf *b, double v);
+int sl_write_str(sl_buf *b, const char *s, size_t len);
+/* sl_write_str of a C string; NULL is written as "". */
+int sl_write_cstr(sl_buf *b, const char *s);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * msg.h: the structured payloads of frames (request, response head,
+ * function table). Pure encode/decode, no I/O.
+ *
+ * Each decoder validates the whole payload and returns one malloc'd block
+ * holding the struct and NUL-terminated copies of its strings: the caller
+ * owns it and releases it with a single free().
+ */
+#ifndef SL_PROTO_MSG_H
+#define SL_PROTO_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* Bounds a decoder enforces; anything past them is a malformed frame. */
+#define SL_MSG_MAX_HEADERS 256u
+#define SL_MSG_MAX_FUNCTIONS 4096u
+
+typedef struct sl_header_pair {
+    const char *name;
+    const char *value;
+} sl_header_pair;
+
+/* An HTTP request as a container sees it (the INPUT payload). */
+typedef struct sl_request {
+    const char *method, *path, *query;
+    uint32_t nheaders;
+    sl_header_pair *headers;
+    const char *body; /* NUL-terminated for convenience; body_len excludes it */
+    uint32_t body_len;
+} sl_request;
+
+/* The response's status and headers (the HEAD payload). */
+typedef struct sl_head {
+    uint32_t status;
+    const char *content_type; /* "" when the function did not set one */
+    uint32_t nheaders;
+    sl_header_pair *headers;
+} sl_head;
+
+/* One function of the app (an entry of the FUNCTABLE payload). */
+typedef struct sl_fninfo {
+    const char *name;
+    uint32_t is_web;
+    const char *content_type, *method; /* "" when unset */
+    int32_t max_inputs, min_containers, max_containers;
+    double scaledown_window;
+} sl_fninfo;
+
+typedef struct sl_functable {
+    uint32_t count;
+    sl_fninfo *fns;
+} sl_functable;
+
+int sl_request_encode(sl_buf *b, const sl_request *req);
+/* 0 and *out (caller frees), or -EBADMSG / -ENOMEM. */
+int sl_request_decode(const void *p, size_t len, sl_request **out);
+
+int sl_head_encode(sl_buf *b, const sl_head *head);
+int sl_head_decode(const void *p, size_t len, sl_head **out);
+
+int sl_functable_encode(sl_buf *b, const sl_functable *t);
+int sl_functable_decode(const void *p, size_t len, sl_functable **out);
+
+/* Two 32-bit fields: SPAWN, SPAWNED, SPAWN_FAILED, EXITED, CREDIT use them. */
+int sl_pair_encode(sl_buf *b, uint32_t a, uint32_t c);
+int sl_pair_decode(const void *p, size_t len, uint32_t *a, uint32_t *c);
+
+#endif
