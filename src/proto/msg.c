@@ -73,17 +73,44 @@ static void *alloc_block(size_t fixed, size_t n, size_t elem, size_t strings, ch
 
 /* ---- request ---- */
 
+int sl_request_begin(sl_buf *b, sl_strv method, sl_strv path, sl_strv query, uint32_t nheaders)
+{
+    int r = sl_write_str(b, method.p, method.len);
+    if (!r)
+        r = sl_write_str(b, path.p, path.len);
+    if (!r)
+        r = sl_write_str(b, query.p, query.len);
+    if (!r)
+        r = sl_write_u32(b, nheaders);
+    return r;
+}
+
+int sl_request_add_header(sl_buf *b, sl_strv name, sl_strv value)
+{
+    int r = sl_write_str(b, name.p, name.len);
+    return r ? r : sl_write_str(b, value.p, value.len);
+}
+
+int sl_request_end(sl_buf *b, sl_strv body)
+{
+    return sl_write_str(b, body.p ? body.p : "", body.len);
+}
+
+static sl_strv strv(const char *s)
+{
+    sl_strv v = {s ? s : "", s ? strlen(s) : 0};
+    return v;
+}
+
 int sl_request_encode(sl_buf *b, const sl_request *req)
 {
-    int r = sl_write_cstr(b, req->method);
-    if (!r)
-        r = sl_write_cstr(b, req->path);
-    if (!r)
-        r = sl_write_cstr(b, req->query);
-    if (!r)
-        r = write_pairs(b, req->nheaders, req->headers);
-    if (!r)
-        r = sl_write_str(b, req->body ? req->body : "", req->body_len);
+    int r = sl_request_begin(b, strv(req->method), strv(req->path), strv(req->query), req->nheaders);
+    for (uint32_t i = 0; !r && i < req->nheaders; i++)
+        r = sl_request_add_header(b, strv(req->headers[i].name), strv(req->headers[i].value));
+    if (!r) {
+        sl_strv body = {req->body, req->body_len};
+        r = sl_request_end(b, body);
+    }
     return r;
 }
 

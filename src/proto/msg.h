@@ -54,6 +54,17 @@ typedef struct sl_functable {
     sl_fninfo *fns;
 } sl_functable;
 
+/* A string that need not be NUL-terminated (as HTTP parsers hand them out). */
+typedef struct sl_strv {
+    const char *p;
+    size_t len;
+} sl_strv;
+
+/* Encodes a request piecewise: begin, exactly `nheaders` add_header calls,
+ * end. sl_request_encode does the same from a decoded sl_request. */
+int sl_request_begin(sl_buf *b, sl_strv method, sl_strv path, sl_strv query, uint32_t nheaders);
+int sl_request_add_header(sl_buf *b, sl_strv name, sl_strv value);
+int sl_request_end(sl_buf *b, sl_strv body);
 int sl_request_encode(sl_buf *b, const sl_request *req);
 /* 0 and *out (caller frees), or -EBADMSG / -ENOMEM. */
 int sl_request_decode(const void *p, size_t len, sl_request **out);

@@ -1,0 +1,15 @@
+/* cli.h: the command line (internal). */
+#ifndef SL_CLI_H
+#define SL_CLI_H
+
+#include <stddef.h>
+
+/* Compiles the app source `src` into a shared object in a new temporary
+ * directory; writes its path to `so` (n bytes). The compiler's messages go
+ * to stderr as it printed them. 0, or -1 when the compile failed. */
+int sl_compile_app(const char *src, char *so, size_t n);
+
+/* Removes what sl_compile_app made. */
+void sl_compile_cleanup(const char *so);
+
+#endif

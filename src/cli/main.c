@@ -1,0 +1,133 @@
+/*
+ * main.c: the `sluice` command.
+ *
+ *   sluice serve APP.c|APP.so [options]   serve the app's web endpoints
+ *
+ * The same binary is re-executed as the zygote (`sluice __zygote APP.so`,
+ * internal), so the app's code never loads into the server process.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "container/container.h"
+#include "server/server.h"
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: sluice serve APP.c|APP.so [options]\n"
+            "\n"
+            "Compiles APP.c (or takes a built APP.so), serves each SL_WEB_ENDPOINT at\n"
+            "http://HOST:PORT/<name>, and prints the URLs.\n"
+            "\n"
+            "options:\n"
+            "  --host H            address to listen on (default 127.0.0.1)\n"
+            "  --port N            port (default 8000; 0 picks a free one)\n"
+            "  --ping-interval S   seconds of silence before an event stream gets\n"
+            "                      a \": ping\" comment (default 15)\n"
+            "  --write-timeout S   seconds a client may leave output unread before\n"
+            "                      it is dropped and its call cancelled (default 30)\n"
+            "  --cancel-grace S    seconds a cancelled call may keep running before\n"
+            "                      its container is killed (default 5)\n"
+            "  --quiet             no log line per cancelled or failed call\n");
+}
+
+static int parse_seconds(const char *opt, const char *v, double *out)
+{
+    char *end;
+    double d = v ? strtod(v, &end) : -1;
+    if (!v || *end || !(d > 0) || d > 1e6) {
+        fprintf(stderr, "sluice: %s wants a number of seconds > 0\n", opt);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+static int parse_serve(int argc, char **argv, sl_server_config *cfg, const char **app)
+{
+    *cfg = (sl_server_config){"127.0.0.1", 8000, 15.0, 30.0, 5.0, false};
+    *app = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int r = 0;
+        if (strcmp(a, "--host") == 0 && v) {
+            cfg->host = v;
+            i++;
+        } else if (strcmp(a, "--port") == 0 && v) {
+            char *end;
+            long p = strtol(v, &end, 10);
+            if (*end || p < 0 || p > 65535) {
+                fprintf(stderr, "sluice: --port wants 0..65535\n");
+                return -1;
+            }
+            cfg->port = (int)p;
+            i++;
+        } else if (strcmp(a, "--ping-interval") == 0) {
+            r = parse_seconds(a, v, &cfg->ping_interval), i++;
+        } else if (strcmp(a, "--write-timeout") == 0) {
+            r = parse_seconds(a, v, &cfg->write_timeout), i++;
+        } else if (strcmp(a, "--cancel-grace") == 0) {
+            r = parse_seconds(a, v, &cfg->cancel_grace), i++;
+        } else if (strcmp(a, "--quiet") == 0) {
+            cfg->quiet = true;
+        } else if (a[0] != '-' && !*app) {
+            *app = a;
+        } else {
+            fprintf(stderr, "sluice: unknown option %s\n", a);
+            return -1;
+        }
+        if (r)
+            return -1;
+    }
+    if (!*app) {
+        fprintf(stderr, "sluice: serve wants an app (APP.c or APP.so)\n");
+        return -1;
+    }
+    return 0;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    sl_server_config cfg;
+    const char *app;
+    if (parse_serve(argc, argv, &cfg, &app)) {
+        usage(stderr);
+        return 2;
+    }
+    char so[4096];
+    bool compiled = !ends_with(app, ".so");
+    if (compiled) {
+        if (sl_compile_app(app, so, sizeof so))
+            return 1;
+    } else {
+        snprintf(so, sizeof so, "%s", app);
+    }
+    printf("sluice: serving %s on http://%s:%d\n", app, cfg.host, cfg.port);
+    int rc = sl_server_run(&cfg, so);
+    if (compiled)
+        sl_compile_cleanup(so);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 3 && strcmp(argv[1], "__zygote") == 0)
+        return sl_zygote_main(argv[2], 3);
+    if (argc >= 2 && strcmp(argv[1], "serve") == 0)
+        return cmd_serve(argc - 2, argv + 2);
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,443 @@
+/*
+ * runtime.c: one container. The main thread reads frames from the server;
+ * each input runs on a worker thread (created on demand, up to max_inputs,
+ * then reused); one writer thread sends everything the calls produce, as
+ * many frames per write() as have piled up since the last one.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "container/container.h"
+#include "proto/frame.h"
+#include "proto/limits.h"
+
+typedef struct sl_container {
+    int fd;
+    const sl_function_def *def;
+    int max_inputs;
+    pthread_mutex_t mu;
+    sl_buf out;                /* frames waiting for the writer */
+    pthread_cond_t writer_cv;  /* out became non-empty */
+    pthread_cond_t drained_cv; /* the writer found out empty */
+    bool writer_waiting;
+    struct sl_call **calls;    /* in flight, max_inputs slots */
+    int ncalls;
+    struct sl_call *queue_head, *queue_tail; /* waiting for a worker */
+    int nqueued;
+    pthread_cond_t work_cv;
+    int nworkers, idle_workers;
+    bool shutting_down;
+} sl_container;
+
+static sl_container g_ct;
+
+static _Noreturn void die(const char *what, int err)
+{
+    fprintf(stderr, "sluice: container %d (%s): %s: %s\n", (int)getpid(), g_ct.def ? g_ct.def->name : "?", what,
+            strerror(err));
+    _exit(1);
+}
+
+/* ---- output ---- */
+
+static void wake_writer_locked(void)
+{
+    if (g_ct.writer_waiting)
+        pthread_cond_signal(&g_ct.writer_cv);
+}
+
+/* Appends a frame for the writer; running out of memory ends the container
+ * (the server then fails its calls with a reason) rather than losing data. */
+static void append_locked(uint8_t type, uint32_t call_id, const void *p, size_t len)
+{
+    int r = sl_frame_append(&g_ct.out, type, call_id, p, len);
+    if (r)
+        die("queueing output", -r);
+    wake_writer_locked();
+}
+
+static void append_head_locked(struct sl_call *c)
+{
+    sl_head h = {(uint32_t)c->status, c->content_type ? c->content_type : "", c->nheaders, c->headers};
+    sl_buf payload = {0};
+    int r = sl_head_encode(&payload, &h);
+    if (r)
+        die("encoding a response head", -r);
+    append_locked(SL_FRAME_HEAD, c->id, payload.data, payload.len);
+    sl_buf_free(&payload);
+    c->head_sent = true;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    sl_buf w = {0};
+    pthread_mutex_lock(&g_ct.mu);
+    for (;;) {
+        while (g_ct.out.len == 0) {
+            g_ct.writer_waiting = true;
+            pthread_cond_broadcast(&g_ct.drained_cv);
+            pthread_cond_wait(&g_ct.writer_cv, &g_ct.mu);
+            g_ct.writer_waiting = false;
+        }
+        sl_buf_swap(&g_ct.out, &w);
+        pthread_mutex_unlock(&g_ct.mu);
+        int r = write_all(g_ct.fd, w.data, w.len);
+        if (r == -EPIPE || r == -ECONNRESET)
+            _exit(0); /* the server is gone: so are we */
+        if (r)
+            die("writing to the server", -r);
+        w.len = 0;
+        if (w.cap > 4 * SL_STREAM_WINDOW)
+            sl_buf_free(&w); /* don't keep a huge return value's buffer */
+        pthread_mutex_lock(&g_ct.mu);
+    }
+    return NULL;
+}
+
+/* ---- calls ---- */
+
+static struct sl_call *find_call_locked(uint32_t id)
+{
+    for (int i = 0; i < g_ct.max_inputs; i++)
+        if (g_ct.calls[i] && g_ct.calls[i]->id == id)
+            return g_ct.calls[i];
+    return NULL;
+}
+
+static void free_call(struct sl_call *c)
+{
+    pthread_cond_destroy(&c->cv);
+    free(c->req);
+    free(c->content_type);
+    for (uint32_t i = 0; i < c->nheaders; i++) {
+        free((char *)c->headers[i].name);
+        free((char *)c->headers[i].value);
+    }
+    free(c->headers);
+    free(c->ret);
+    free(c->fail_msg);
+    for (size_t i = 0; i < c->nallocs; i++)
+        free(c->allocs[i]);
+    free(c->allocs);
+    free(c);
+}
+
+/* After SHUTDOWN, the last call to finish flushes the output and exits. */
+static void exit_if_drained_locked(void)
+{
+    if (!g_ct.shutting_down || g_ct.ncalls > 0)
+        return;
+    while (g_ct.out.len > 0 || !g_ct.writer_waiting)
+        pthread_cond_wait(&g_ct.drained_cv, &g_ct.mu);
+    _exit(0);
+}
+
+static void finish_call(struct sl_call *c, int rc)
+{
+    char fallback[256];
+    pthread_mutex_lock(&g_ct.mu);
+    if (rc >= 0) {
+        if (!c->head_sent)
+            append_head_locked(c);
+        append_locked(SL_FRAME_RETURN, c->id, c->ret, c->has_ret ? c->ret_len : 0);
+    } else {
+        const char *msg = c->fail_msg;
+        if (!msg) {
+            snprintf(fallback, sizeof fallback, "%s returned %d (%s)", g_ct.def->name, rc, sl_strerror(rc));
+            msg = fallback;
+        }
+        append_locked(SL_FRAME_ERROR, c->id, msg, strlen(msg));
+    }
+    for (int i = 0; i < g_ct.max_inputs; i++)
+        if (g_ct.calls[i] == c)
+            g_ct.calls[i] = NULL;
+    g_ct.ncalls--;
+    exit_if_drained_locked();
+    pthread_mutex_unlock(&g_ct.mu);
+    free_call(c);
+}
+
+static void *worker_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&g_ct.mu);
+    for (;;) {
+        while (!g_ct.queue_head) {
+            g_ct.idle_workers++;
+            pthread_cond_wait(&g_ct.work_cv, &g_ct.mu);
+            g_ct.idle_workers--;
+        }
+        struct sl_call *c = g_ct.queue_head;
+        g_ct.queue_head = c->next_queued;
+        if (!g_ct.queue_head)
+            g_ct.queue_tail = NULL;
+        g_ct.nqueued--;
+        pthread_mutex_unlock(&g_ct.mu);
+        finish_call(c, g_ct.def->fn(c));
+        pthread_mutex_lock(&g_ct.mu);
+    }
+    return NULL;
+}
+
+static int start_thread(void *(*fn)(void *))
+{
+    pthread_attr_t attr;
+    pthread_t t;
+    int r = pthread_attr_init(&attr);
+    if (!r)
+        r = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (!r)
+        r = pthread_attr_setstacksize(&attr, SL_INPUT_THREAD_STACK);
+    if (!r)
+        r = pthread_create(&t, &attr, fn, NULL);
+    pthread_attr_destroy(&attr);
+    return -r;
+}
+
+/* Queues a call for a worker, starting one if every worker is busy. */
+static void enqueue_locked(struct sl_call *c)
+{
+    if (g_ct.queue_tail)
+        g_ct.queue_tail->next_queued = c;
+    else
+        g_ct.queue_head = c;
+    g_ct.queue_tail = c;
+    g_ct.nqueued++;
+    if (g_ct.nqueued > g_ct.idle_workers && g_ct.nworkers < g_ct.max_inputs) {
+        int r = start_thread(worker_main);
+        if (r == 0)
+            g_ct.nworkers++;
+        else if (g_ct.nworkers == 0)
+            die("starting an input thread", -r);
+        /* else: an existing worker takes it when free */
+    }
+    pthread_cond_signal(&g_ct.work_cv);
+}
+
+static void fail_input_locked(uint32_t id, const char *why)
+{
+    append_locked(SL_FRAME_ERROR, id, why, strlen(why));
+}
+
+static void on_input(uint32_t id, const uint8_t *p, size_t len)
+{
+    pthread_mutex_lock(&g_ct.mu);
+    struct sl_call *c = NULL;
+    int slot = -1;
+    for (int i = 0; i < g_ct.max_inputs && slot < 0; i++)
+        if (!g_ct.calls[i])
+            slot = i;
+    if (slot < 0 || g_ct.shutting_down) {
+        fail_input_locked(id, "container has no free input slot");
+        goto out;
+    }
+    c = calloc(1, sizeof *c);
+    if (!c || sl_request_decode(p, len, &c->req)) {
+        fail_input_locked(id, c ? "malformed input frame" : "container out of memory");
+        free(c);
+        goto out;
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    c->id = id;
+    c->ct = NULL;
+    c->status = 200;
+    g_ct.calls[slot] = c;
+    g_ct.ncalls++;
+    enqueue_locked(c);
+out:
+    pthread_mutex_unlock(&g_ct.mu);
+}
+
+static void on_cancel(uint32_t id)
+{
+    pthread_mutex_lock(&g_ct.mu);
+    struct sl_call *c = find_call_locked(id);
+    if (c) {
+        c->cancelled = true;
+        pthread_cond_broadcast(&c->cv);
+    }
+    pthread_mutex_unlock(&g_ct.mu);
+}
+
+static void on_credit(uint32_t id, const uint8_t *p, size_t len)
+{
+    sl_reader r = sl_reader_init(p, len);
+    uint32_t bytes = sl_read_u32(&r);
+    if (sl_reader_finish(&r))
+        die("reading a credit frame", EBADMSG);
+    pthread_mutex_lock(&g_ct.mu);
+    struct sl_call *c = find_call_locked(id);
+    if (c) {
+        c->unacked = bytes >= c->unacked ? 0 : c->unacked - bytes;
+        pthread_cond_broadcast(&c->cv);
+    }
+    pthread_mutex_unlock(&g_ct.mu);
+}
+
+static void on_shutdown(void)
+{
+    pthread_mutex_lock(&g_ct.mu);
+    g_ct.shutting_down = true;
+    exit_if_drained_locked();
+    pthread_mutex_unlock(&g_ct.mu);
+}
+
+static void handle_frame(const sl_frame *f)
+{
+    switch (f->type) {
+    case SL_FRAME_INPUT:
+        on_input(f->call_id, f->payload, f->len);
+        break;
+    case SL_FRAME_CANCEL:
+        on_cancel(f->call_id);
+        break;
+    case SL_FRAME_CREDIT:
+        on_credit(f->call_id, f->payload, f->len);
+        break;
+    case SL_FRAME_SHUTDOWN:
+        on_shutdown();
+        break;
+    default:
+        die("unexpected frame from the server", EBADMSG);
+    }
+}
+
+_Noreturn void sl_container_main(unsigned fn_index, int fd)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+    g_ct.fd = fd;
+    g_ct.def = sl_registry_get(fn_index);
+    sl_fninfo info;
+    sl_registry_info(fn_index, &info);
+    g_ct.max_inputs = info.max_inputs;
+    g_ct.calls = calloc((size_t)g_ct.max_inputs, sizeof *g_ct.calls);
+    if (!g_ct.calls)
+        die("allocating the call table", ENOMEM);
+    pthread_mutex_init(&g_ct.mu, NULL);
+    pthread_cond_init(&g_ct.writer_cv, NULL);
+    pthread_cond_init(&g_ct.drained_cv, NULL);
+    pthread_cond_init(&g_ct.work_cv, NULL);
+    int r = start_thread(writer_main);
+    if (r)
+        die("starting the writer thread", -r);
+
+    pthread_mutex_lock(&g_ct.mu);
+    append_locked(SL_FRAME_READY, 0, NULL, 0);
+    pthread_mutex_unlock(&g_ct.mu);
+
+    sl_buf in = {0};
+    for (;;) {
+        if (sl_buf_reserve(&in, 64 * 1024))
+            die("reading from the server", ENOMEM);
+        ssize_t n = read(fd, in.data + in.len, in.cap - in.len);
+        if (n == 0)
+            _exit(0); /* the server closed our socket: it is gone or let us go */
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == ECONNRESET)
+                _exit(0);
+            die("reading from the server", errno);
+        }
+        in.len += (size_t)n;
+        size_t off = 0;
+        sl_frame f;
+        long k;
+        while ((k = sl_frame_parse(in.data + off, in.len - off, &f)) > 0) {
+            handle_frame(&f);
+            off += (size_t)k;
+        }
+        if (k < 0)
+            die("reading from the server", EBADMSG);
+        sl_buf_consume(&in, off);
+    }
+}
+
+/* ---- the primitives api.c builds on ---- */
+
+int sl_rt_yield(struct sl_call *c, const void *data, size_t len)
+{
+    pthread_mutex_lock(&g_ct.mu);
+    while (!c->cancelled && c->unacked > 0 && c->unacked + len > SL_STREAM_WINDOW)
+        pthread_cond_wait(&c->cv, &g_ct.mu);
+    if (c->cancelled) {
+        pthread_mutex_unlock(&g_ct.mu);
+        return SL_ECANCELED;
+    }
+    if (!c->head_sent)
+        append_head_locked(c);
+    append_locked(SL_FRAME_OUTPUT, c->id, data, len);
+    c->unacked += len;
+    pthread_mutex_unlock(&g_ct.mu);
+    return 0;
+}
+
+int sl_rt_sleep(struct sl_call *c, double seconds)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    if (seconds > 1e9)
+        seconds = 1e9; /* ~31 years: keeps time_t arithmetic in range */
+    if (seconds > 0) {
+        double whole = (double)(time_t)seconds;
+        deadline.tv_sec += (time_t)seconds;
+        deadline.tv_nsec += (long)((seconds - whole) * 1e9);
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+    }
+    pthread_mutex_lock(&g_ct.mu);
+    int r = 0;
+    while (!c->cancelled && r != ETIMEDOUT)
+        r = pthread_cond_timedwait(&c->cv, &g_ct.mu, &deadline);
+    bool cancelled = c->cancelled;
+    pthread_mutex_unlock(&g_ct.mu);
+    return cancelled ? SL_ECANCELED : 0;
+}
+
+bool sl_rt_cancelled(const struct sl_call *c)
+{
+    pthread_mutex_lock(&g_ct.mu);
+    bool v = c->cancelled;
+    pthread_mutex_unlock(&g_ct.mu);
+    return v;
+}
+
+int sl_rt_keep(struct sl_call *c, void *p)
+{
+    void **a = realloc(c->allocs, (c->nallocs + 1) * sizeof *a);
+    if (!a) {
+        free(p);
+        return SL_ENOMEM;
+    }
+    c->allocs = a;
+    a[c->nallocs++] = p;
+    return 0;
+}

@@ -1,0 +1,21 @@
+/* limits.h: bounds shared by the server and the container runtime.
+ * docs/limits.md explains what a client sees at each. */
+#ifndef SL_PROTO_LIMITS_H
+#define SL_PROTO_LIMITS_H
+
+/* Output bytes one call may have in transit (yielded, not yet taken by the
+ * client). Past it sl_yield blocks. It also bounds what the server buffers
+ * per stream. */
+#define SL_STREAM_WINDOW (256u * 1024u)
+
+/* Defaults for a function's options (sluice.h documents them). */
+#define SL_DEFAULT_MAX_INPUTS 100
+#define SL_DEFAULT_MAX_CONTAINERS 100
+#define SL_DEFAULT_SCALEDOWN_WINDOW 60.0
+#define SL_DEFAULT_CONTENT_TYPE "text/plain; charset=utf-8"
+#define SL_DEFAULT_METHOD "GET"
+
+/* Stack of each input thread in a container. */
+#define SL_INPUT_THREAD_STACK (512u * 1024u)
+
+#endif

@@ -1,0 +1,596 @@
+/*
+ * gateway.c: HTTP requests in, streamed responses out (h2o).
+ *
+ * A request to /<endpoint> becomes a stream: a call queued on the function's
+ * pool, whose frames (HEAD, OUTPUT..., RETURN or ERROR) arrive from a
+ * container. Output accumulates in `pending` and goes to h2o in one
+ * h2o_send per flush; while h2o writes `inflight`, more piles up. When h2o
+ * calls proceed, the bytes it took are credited back to the container, so
+ * a call never has more than SL_STREAM_WINDOW bytes between its yield and
+ * the client.
+ *
+ * The client may vanish at any time: h2o then frees the request's pool, and
+ * the guard allocated in it tells us (on_req_dispose). The stream itself
+ * lives until its call has ended too, since the container still owes a
+ * RETURN or ERROR frame for it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "proto/frame.h"
+#include "proto/limits.h"
+#include "server/server.h"
+
+static sl_list g_all = {&g_all, &g_all};     /* every live stream */
+static sl_list g_dirty = {&g_dirty, &g_dirty}; /* streams with something to flush */
+static size_t g_nstreams;
+
+/* ---- call ids: a slot index (low 20 bits) and a generation ---- */
+
+/* Seconds between two checks that an HTTP/1.1 client is still there. */
+#define PEEK_INTERVAL 1.0
+
+#define SLOT_BITS 20u
+#define SLOT_MASK ((1u << SLOT_BITS) - 1)
+
+typedef struct call_slot {
+    sl_stream *s;
+    uint32_t gen;
+} call_slot;
+
+static call_slot *g_slots;
+static uint32_t g_nslots, g_slots_cap;
+static uint32_t *g_free;
+static uint32_t g_nfree;
+
+static int calls_add(sl_stream *s)
+{
+    uint32_t idx;
+    if (g_nfree) {
+        idx = g_free[--g_nfree];
+    } else {
+        if (g_nslots == SLOT_MASK)
+            return -ENOSPC;
+        if (g_nslots == g_slots_cap) {
+            uint32_t cap = g_slots_cap ? g_slots_cap * 2 : 1024;
+            call_slot *slots = realloc(g_slots, cap * sizeof *slots);
+            if (!slots)
+                return -ENOMEM;
+            g_slots = slots;
+            uint32_t *fr = realloc(g_free, cap * sizeof *fr);
+            if (!fr)
+                return -ENOMEM;
+            g_free = fr;
+            g_slots_cap = cap;
+        }
+        idx = g_nslots++;
+        g_slots[idx].gen = 0;
+    }
+    uint32_t gen = (g_slots[idx].gen + 1) & (0xFFFu);
+    if (gen == 0)
+        gen = 1; /* call id 0 is never a call */
+    g_slots[idx] = (call_slot){s, gen};
+    s->call_id = gen << SLOT_BITS | idx;
+    return 0;
+}
+
+sl_stream *sl_calls_find(uint32_t id)
+{
+    uint32_t idx = id & SLOT_MASK;
+    if (idx >= g_nslots || !g_slots[idx].s || g_slots[idx].gen != id >> SLOT_BITS)
+        return NULL;
+    return g_slots[idx].s;
+}
+
+static void calls_remove(uint32_t id)
+{
+    uint32_t idx = id & SLOT_MASK;
+    g_slots[idx].s = NULL;
+    g_free[g_nfree++] = idx;
+}
+
+/* ---- stream lifetime ---- */
+
+static void mark_dirty(sl_stream *s)
+{
+    if (!sl_list_linked(&s->dirty_link))
+        sl_list_push(&g_dirty, &s->dirty_link);
+}
+
+/* Frees the stream once nothing refers to it: the request is gone and the
+ * call has ended. */
+static void stream_maybe_free(sl_stream *s)
+{
+    if (s->req || !s->done || s->in_send)
+        return;
+    calls_remove(s->call_id);
+    sl_list_remove(&s->all_link);
+    if (sl_list_linked(&s->dirty_link))
+        sl_list_remove(&s->dirty_link);
+    sl_buf_free(&s->pending);
+    sl_buf_free(&s->inflight);
+    free(s->head);
+    free(s->error);
+    free(s);
+    g_nstreams--;
+}
+
+/* Forgets the request, so that h2o disposing it later won't reach us. */
+static h2o_req_t *detach(sl_stream *s)
+{
+    h2o_req_t *req = s->req;
+    if (s->guard)
+        *s->guard = NULL;
+    s->guard = NULL;
+    s->req = NULL;
+    return req;
+}
+
+/* Cancels the call: the client left, or we gave up on it. A queued call
+ * simply leaves the queue; a running one is told to stop, and the stream
+ * lives on until its container ends the call. */
+static void cancel_call(sl_stream *s, const char *why)
+{
+    if (s->done || s->cancelled)
+        return;
+    s->cancelled = true;
+    s->fn->calls_cancelled++;
+    if (!sl_cfg.quiet)
+        sl_log("call %08x to %s cancelled: %s", s->call_id, s->fn->info.name, why);
+    if (!s->ct) {
+        sl_pool_unqueue(s);
+        s->done = s->failed = true;
+        s->error = strdup(why);
+        if (s->req)
+            mark_dirty(s);
+    } else {
+        sl_pool_send_cancel(s);
+        s->cancel_at = sl_now();
+    }
+}
+
+static void client_gone(sl_stream *s, const char *why)
+{
+    cancel_call(s, why);
+    stream_maybe_free(s);
+}
+
+static void on_req_dispose(void *p)
+{
+    sl_stream *s = *(sl_stream **)p;
+    if (!s)
+        return;
+    s->req = NULL;
+    s->guard = NULL;
+    client_gone(s, "client disconnected");
+}
+
+/* ---- responses ---- */
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return status < 400 ? "OK" : "Error";
+    }
+}
+
+static bool is_event_stream(const char *ct)
+{
+    return strncmp(ct, "text/event-stream", 17) == 0;
+}
+
+static void add_header(h2o_req_t *req, const char *name, const char *value)
+{
+    h2o_iovec_t v = h2o_strdup(&req->pool, value, SIZE_MAX);
+    h2o_iovec_t n = h2o_strdup(&req->pool, name, SIZE_MAX);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1, NULL, v.base, v.len);
+}
+
+static void start_response(sl_stream *s)
+{
+    h2o_req_t *req = s->req;
+    const sl_head *h = s->head;
+    const char *ct = h && *h->content_type ? h->content_type : s->fn->info.content_type;
+    req->res.status = h ? (int)h->status : 200;
+    req->res.reason = reason_phrase(req->res.status);
+    add_header(req, "content-type", ct);
+    s->is_sse = is_event_stream(ct);
+    if (s->is_sse) {
+        add_header(req, "cache-control", "no-cache");
+        add_header(req, "x-accel-buffering", "no");
+    }
+    for (uint32_t i = 0; h && i < h->nheaders; i++)
+        add_header(req, h->headers[i].name, h->headers[i].value);
+    if (s->done && !s->failed)
+        req->res.content_length = s->pending.len;
+    h2o_start_response(req, &s->gen);
+    s->started = true;
+}
+
+/* A failure before the first byte: a plain error response. */
+static void respond_error(sl_stream *s, int status, const char *reason)
+{
+    char body[1024];
+    snprintf(body, sizeof body, "%s\n", reason);
+    h2o_req_t *req = detach(s);
+    h2o_send_error_generic(req, status, reason_phrase(status), body, 0);
+}
+
+/* Appends an SSE error event; every line of the reason is a data line. */
+static void append_sse_error(sl_stream *s)
+{
+    sl_buf *b = &s->pending;
+    const char *r = s->error ? s->error : "the call failed";
+    int e = sl_buf_append(b, "event: error\n", 13);
+    while (!e) {
+        size_t n = strcspn(r, "\r\n");
+        e = sl_buf_append(b, "data: ", 6);
+        if (!e)
+            e = sl_buf_append(b, r, n);
+        if (!e)
+            e = sl_buf_append(b, "\n", 1);
+        if (!r[n])
+            break;
+        r += n + 1;
+    }
+    if (!e)
+        sl_buf_append(b, "\n", 1);
+    /* on ENOMEM the stream is still cut (ERROR state): never a clean end */
+}
+
+/* Ends the response: what is pending goes out with the final state. The
+ * bytes are copied into the request's pool, which h2o frees after them. */
+static void send_final(sl_stream *s)
+{
+    if (s->failed && s->is_sse)
+        append_sse_error(s);
+    h2o_req_t *req = s->req;
+    h2o_iovec_t buf = {NULL, 0};
+    if (s->pending.len) {
+        buf.base = h2o_mem_alloc_pool(&req->pool, s->pending.len);
+        memcpy(buf.base, s->pending.data, s->pending.len);
+        buf.len = s->pending.len;
+        s->pending.len = 0;
+    }
+    detach(s);
+    h2o_send(req, &buf, buf.len ? 1 : 0, s->failed ? H2O_SEND_STATE_ERROR : H2O_SEND_STATE_FINAL);
+}
+
+static void send_pending(sl_stream *s)
+{
+    sl_buf_swap(&s->pending, &s->inflight);
+    s->inflight_credit = s->pending_credit;
+    s->pending_credit = 0;
+    s->sending = true;
+    s->send_started = sl_now();
+    h2o_iovec_t buf = {(char *)s->inflight.data, s->inflight.len};
+    s->in_send = true;
+    h2o_send(s->req, &buf, 1, H2O_SEND_STATE_IN_PROGRESS);
+    s->in_send = false;
+}
+
+static void stream_flush(sl_stream *s)
+{
+    if (!s->req) {
+        stream_maybe_free(s);
+        return;
+    }
+    if (s->sending)
+        return; /* proceed() comes back here */
+    if (!s->started) {
+        if (s->done && s->failed && s->pending.len == 0) {
+            respond_error(s, 500, s->error ? s->error : "the call failed");
+            stream_maybe_free(s);
+            return;
+        }
+        if (!s->done && s->pending.len == 0)
+            return;
+        start_response(s);
+    }
+    if (s->done) {
+        send_final(s);
+        stream_maybe_free(s);
+    } else if (s->pending.len) {
+        send_pending(s);
+        if (!s->req)
+            stream_maybe_free(s);
+    }
+}
+
+void sl_gateway_flush(void)
+{
+    while (!sl_list_empty(&g_dirty)) {
+        sl_stream *s = sl_container_of(g_dirty.next, sl_stream, dirty_link);
+        sl_list_remove(&s->dirty_link);
+        stream_flush(s);
+    }
+}
+
+static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
+{
+    (void)req;
+    sl_stream *s = sl_container_of(gen, sl_stream, gen);
+    s->sending = false;
+    s->last_write = sl_now();
+    if (s->inflight_credit && s->ct)
+        sl_pool_send_credit(s, s->inflight_credit);
+    s->inflight_credit = 0;
+    s->inflight.len = 0;
+    if (s->inflight.cap > 2 * SL_STREAM_WINDOW)
+        sl_buf_free(&s->inflight);
+    mark_dirty(s);
+}
+
+/* ---- frames from the call's container ---- */
+
+static void call_ended(sl_stream *s, bool failed, const char *reason, size_t reason_len)
+{
+    s->done = true;
+    s->ct = NULL;
+    if (!s->req) {
+        stream_maybe_free(s); /* cancelled earlier: already counted */
+        return;
+    }
+    if (s->cancelled) {
+        /* the client is gone but h2o has not noticed yet: end the response
+         * as cut, so h2o finds the closed socket and lets the request go */
+        s->failed = true;
+        mark_dirty(s);
+        return;
+    }
+    if (failed) {
+        s->failed = true;
+        s->error = strndup(reason, reason_len);
+        s->fn->calls_failed++;
+        if (!sl_cfg.quiet)
+            sl_log("call %08x to %s failed: %.*s", s->call_id, s->fn->info.name, (int)reason_len, reason);
+    } else {
+        s->fn->calls_ok++;
+    }
+    mark_dirty(s);
+}
+
+int sl_stream_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len)
+{
+    switch (type) {
+    case SL_FRAME_HEAD:
+        /* a second head, or one that does not decode: the container is broken */
+        if (s->head || s->started)
+            return -EBADMSG;
+        return sl_head_decode(p, len, &s->head);
+    case SL_FRAME_OUTPUT:
+        if (!s->req)
+            return 0; /* cancelled; the container stops at its next yield */
+        if (sl_buf_append(&s->pending, p, len))
+            return -ENOMEM;
+        s->pending_credit += len;
+        mark_dirty(s);
+        return 0;
+    case SL_FRAME_RETURN:
+        if (s->req && sl_buf_append(&s->pending, p, len))
+            call_ended(s, true, "server out of memory", 20);
+        else
+            call_ended(s, false, NULL, 0);
+        return 0;
+    case SL_FRAME_ERROR:
+        call_ended(s, true, (const char *)p, len);
+        return 0;
+    default:
+        return -EBADMSG;
+    }
+}
+
+void sl_stream_fail(sl_stream *s, const char *reason)
+{
+    call_ended(s, true, reason, strlen(reason));
+}
+
+int sl_stream_encode_input(sl_stream *s, sl_buf *out)
+{
+    h2o_req_t *req = s->req;
+    sl_strv method = {req->method.base, req->method.len};
+    sl_strv path = {req->path_normalized.base, req->path_normalized.len};
+    sl_strv query = {"", 0};
+    if (req->query_at != SIZE_MAX)
+        query = (sl_strv){req->path.base + req->query_at + 1, req->path.len - req->query_at - 1};
+    int r = sl_request_begin(out, method, path, query, (uint32_t)req->headers.size);
+    for (size_t i = 0; !r && i < req->headers.size; i++) {
+        const h2o_header_t *h = &req->headers.entries[i];
+        r = sl_request_add_header(out, (sl_strv){h->name->base, h->name->len},
+                                  (sl_strv){h->value.base, h->value.len});
+    }
+    if (!r)
+        r = sl_request_end(out, (sl_strv){req->entity.base, req->entity.base ? req->entity.len : 0});
+    return r;
+}
+
+/* ---- timers: pings, write deadlines, cancellation grace ---- */
+
+/* The client connection's socket, or -1. */
+static int conn_fd(h2o_req_t *req)
+{
+    h2o_socket_t *sock = req->conn->callbacks->get_socket ? req->conn->callbacks->get_socket(req->conn) : NULL;
+    return sock ? h2o_socket_get_fd(sock) : -1;
+}
+
+/* A client that left a write unread past the deadline is as good as gone:
+ * cancel its call and shut its socket down, so h2o fails the write, closes
+ * the connection and disposes the request. (Over HTTP/2 that closes the
+ * whole connection: h2o 2.2 offers no way to reset one stream.) */
+static void drop_slow_client(sl_stream *s)
+{
+    char why[96];
+    snprintf(why, sizeof why, "client read nothing for %.0f s", sl_cfg.write_timeout);
+    int fd = conn_fd(s->req);
+    cancel_call(s, why);
+    s->send_started = sl_now(); /* one drop per deadline, not one per sweep */
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR);
+}
+
+/* HTTP/1.1: h2o reads nothing from a connection while its response is
+ * being produced, so a client that closes between two events would only
+ * be noticed at the next write. A peek at the socket notices it now. */
+static bool http1_client_closed(sl_stream *s)
+{
+    int fd = s->req->version < 0x200 ? conn_fd(s->req) : -1;
+    if (fd < 0)
+        return false;
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+static void sweep_stream(sl_stream *s, double now)
+{
+    if (s->req && !s->cancelled && !s->sending && now - s->last_peek >= PEEK_INTERVAL) {
+        s->last_peek = now;
+        if (http1_client_closed(s)) {
+            cancel_call(s, "client disconnected");
+            return;
+        }
+    }
+    if (s->req) {
+        if (s->sending && now - s->send_started >= sl_cfg.write_timeout) {
+            drop_slow_client(s);
+        } else if (s->is_sse && !s->done && !s->sending && now - s->last_write >= sl_cfg.ping_interval) {
+            if (sl_buf_append(&s->pending, ": ping\n\n", 8) == 0) {
+                s->last_write = now;
+                mark_dirty(s);
+            }
+        }
+    } else if (!s->done && s->ct && s->cancel_at > 0 && now - s->cancel_at >= sl_cfg.cancel_grace) {
+        s->cancel_at = 0;
+        sl_pool_kill(s->ct, "a cancelled call ran past the grace period");
+    }
+}
+
+void sl_gateway_sweep(void)
+{
+    double now = sl_now();
+    sl_list_each(it, &g_all) sweep_stream(sl_container_of(it, sl_stream, all_link), now);
+}
+
+size_t sl_gateway_open_streams(void)
+{
+    return g_nstreams;
+}
+
+/* ---- requests ---- */
+
+static int respond_plain(h2o_req_t *req, int status, const char *body)
+{
+    h2o_send_error_generic(req, status, reason_phrase(status), body, 0);
+    return 0;
+}
+
+static bool method_allowed(const sl_function *fn, h2o_req_t *req)
+{
+    const char *m = fn->info.method;
+    if (strcmp(m, "*") == 0)
+        return true;
+    return strlen(m) == req->method.len && memcmp(m, req->method.base, req->method.len) == 0;
+}
+
+static int on_sluice_path(h2o_req_t *req, h2o_iovec_t path)
+{
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/_sluice/health"))) {
+        static h2o_generator_t gen = {NULL, NULL};
+        req->res.status = 200;
+        req->res.reason = "OK";
+        add_header(req, "content-type", "text/plain; charset=utf-8");
+        h2o_start_response(req, &gen);
+        h2o_send_inline(req, H2O_STRLIT("ok\n"));
+        return 0;
+    }
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/_sluice/status"))) {
+        sl_status_respond(req);
+        return 0;
+    }
+    return respond_plain(req, 404, "no such sluice path\n");
+}
+
+static sl_stream *stream_new(sl_function *fn, h2o_req_t *req)
+{
+    sl_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    if (calls_add(s)) {
+        free(s);
+        return NULL;
+    }
+    void **guard = h2o_mem_alloc_shared(&req->pool, sizeof *guard, on_req_dispose);
+    *guard = s;
+    s->guard = guard;
+    s->fn = fn;
+    s->req = req;
+    s->gen.proceed = on_proceed;
+    s->gen.stop = NULL; /* on_req_dispose hears of every ending */
+    s->is_sse = is_event_stream(fn->info.content_type);
+    s->last_write = sl_now();
+    sl_list_init(&s->link);
+    sl_list_init(&s->dirty_link);
+    sl_list_push(&g_all, &s->all_link);
+    g_nstreams++;
+    return s;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    (void)self;
+    h2o_iovec_t path = req->path_normalized;
+    if (path.len >= 9 && memcmp(path.base, "/_sluice/", 9) == 0)
+        return on_sluice_path(req, path);
+    sl_function *fn = path.len > 1 ? sl_pool_find_web(path.base + 1, path.len - 1) : NULL;
+    if (!fn) {
+        char body[300];
+        snprintf(body, sizeof body, "no endpoint at %.*s\n", (int)(path.len > 200 ? 200 : path.len), path.base);
+        return respond_plain(req, 404, body);
+    }
+    if (!method_allowed(fn, req)) {
+        add_header(req, "allow", fn->info.method);
+        char body[200];
+        snprintf(body, sizeof body, "%s takes %s requests\n", fn->info.name, fn->info.method);
+        return respond_plain(req, 405, body);
+    }
+    sl_stream *s = stream_new(fn, req);
+    if (!s)
+        return respond_plain(req, 503, "server out of memory\n");
+    fn->calls_started++;
+    sl_pool_submit(s);
+    return 0;
+}
+
+int sl_gateway_init(h2o_globalconf_t *conf)
+{
+    h2o_hostconf_t *host = h2o_config_register_host(conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *pathconf = h2o_config_register_path(host, "/", 0);
+    h2o_handler_t *handler = h2o_create_handler(pathconf, sizeof *handler);
+    if (!handler)
+        return -ENOMEM;
+    handler->on_req = on_req;
+    return 0;
+}

@@ -1,0 +1,530 @@
+/*
+ * pool.c: each function's containers, and which input runs where.
+ *
+ * Policy (sluice.h documents it for users): a call goes to the ready
+ * container of its function with the fewest inputs in flight, below
+ * max_inputs. When none has room, the call queues (in arrival order) and
+ * containers are started, from the zygote, until the starting ones can take
+ * the queue or max_containers is reached. A container idle for
+ * scaledown_window is told to shut down, down to min_containers.
+ *
+ * A container that dies takes its in-flight calls with it: each fails with
+ * the reason (its wait status, which the zygote reports, or why we killed
+ * it), and queued calls start new containers as usual.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proto/frame.h"
+#include "server/server.h"
+
+/* How long a dead container's calls wait for its exit status. */
+#define REAP_WAIT_MS 300
+
+sl_function *sl_functions;
+uint32_t sl_nfunctions;
+
+static sl_functable *g_table;
+static sl_list g_dirty = {&g_dirty, &g_dirty}; /* containers with frames to send */
+static uint32_t g_next_container_id = 1;
+static sl_buf g_scratch; /* one INPUT payload at a time */
+
+static void dispatch(sl_function *fn);
+
+int sl_pool_init(sl_functable *t)
+{
+    sl_functions = calloc(t->count, sizeof *sl_functions);
+    if (!sl_functions)
+        return -ENOMEM;
+    g_table = t;
+    sl_nfunctions = t->count;
+    for (uint32_t i = 0; i < t->count; i++) {
+        sl_function *fn = &sl_functions[i];
+        fn->index = i;
+        fn->info = t->fns[i];
+        sl_list_init(&fn->queue);
+        sl_list_init(&fn->containers);
+    }
+    return 0;
+}
+
+sl_function *sl_pool_find_web(const char *name, size_t len)
+{
+    for (uint32_t i = 0; i < sl_nfunctions; i++) {
+        sl_function *fn = &sl_functions[i];
+        if (fn->info.is_web && strlen(fn->info.name) == len && memcmp(fn->info.name, name, len) == 0)
+            return fn;
+    }
+    return NULL;
+}
+
+/* ---- sending frames ---- */
+
+static void mark_dirty(sl_container *ct)
+{
+    if (!sl_list_linked(&ct->dirty_link))
+        sl_list_push(&g_dirty, &ct->dirty_link);
+}
+
+static void on_write(uv_write_t *w, int status);
+
+static void container_write(sl_container *ct)
+{
+    if (ct->writing || ct->out.len == 0 || ct->state == SL_CT_DEAD)
+        return;
+    sl_buf_swap(&ct->out, &ct->wout);
+    uv_buf_t b = uv_buf_init((char *)ct->wout.data, (unsigned)ct->wout.len);
+    ct->wreq.data = ct;
+    int r = uv_write(&ct->wreq, (uv_stream_t *)&ct->pipe, &b, 1, on_write);
+    if (r) {
+        sl_log("container %u: write: %s", ct->id, uv_strerror(r));
+        sl_pool_kill(ct, "the server could not write to it");
+        return;
+    }
+    ct->writing = true;
+}
+
+void sl_pool_flush(void)
+{
+    while (!sl_list_empty(&g_dirty)) {
+        sl_container *ct = sl_container_of(g_dirty.next, sl_container, dirty_link);
+        sl_list_remove(&ct->dirty_link);
+        container_write(ct);
+    }
+}
+
+static void send_frame(sl_container *ct, uint8_t type, uint32_t call_id, const void *p, size_t len)
+{
+    if (ct->state == SL_CT_DEAD)
+        return;
+    if (sl_frame_append(&ct->out, type, call_id, p, len)) {
+        sl_pool_kill(ct, "the server ran out of memory for its input");
+        return;
+    }
+    mark_dirty(ct);
+}
+
+void sl_pool_send_cancel(sl_stream *s)
+{
+    send_frame(s->ct, SL_FRAME_CANCEL, s->call_id, NULL, 0);
+}
+
+void sl_pool_send_credit(sl_stream *s, size_t bytes)
+{
+    uint8_t p[4] = {(uint8_t)bytes, (uint8_t)(bytes >> 8), (uint8_t)(bytes >> 16), (uint8_t)(bytes >> 24)};
+    send_frame(s->ct, SL_FRAME_CREDIT, s->call_id, p, sizeof p);
+}
+
+/* ---- starting and losing containers ---- */
+
+static void start_container(sl_function *fn)
+{
+    sl_container *ct = calloc(1, sizeof *ct);
+    if (!ct) {
+        sl_log("%s: out of memory starting a container", fn->info.name);
+        return;
+    }
+    ct->id = g_next_container_id++;
+    ct->fn = fn;
+    ct->state = SL_CT_STARTING;
+    sl_list_init(&ct->calls);
+    sl_list_init(&ct->dirty_link);
+    int r = sl_zygote_spawn(ct->id, fn->index);
+    if (r) {
+        sl_log("%s: cannot ask the zygote for a container: %s", fn->info.name, strerror(-r));
+        free(ct);
+        return;
+    }
+    sl_list_push(&fn->containers, &ct->link);
+    fn->ncontainers++;
+    fn->nstarting++;
+    fn->containers_started++;
+}
+
+static void maybe_free(sl_container *ct)
+{
+    if (ct->open_handles == 0 && ct->state == SL_CT_DEAD && !sl_list_linked(&ct->link)) {
+        sl_buf_free(&ct->in);
+        sl_buf_free(&ct->out);
+        sl_buf_free(&ct->wout);
+        free(ct);
+    }
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    sl_container *ct = h->data;
+    ct->open_handles--;
+    maybe_free(ct);
+}
+
+static void describe_exit(const sl_container *ct, char *buf, size_t n)
+{
+    if (ct->kill_reason)
+        snprintf(buf, n, "container %d was killed: %s", ct->pid, ct->kill_reason);
+    else if (!ct->exit_known)
+        snprintf(buf, n, "container %d exited unexpectedly", ct->pid);
+    else if (WIFSIGNALED(ct->exit_status))
+        snprintf(buf, n, "container %d crashed: killed by signal %d (%s)", ct->pid, WTERMSIG(ct->exit_status),
+                 strsignal(WTERMSIG(ct->exit_status)));
+    else
+        snprintf(buf, n, "container %d exited with status %d", ct->pid, WEXITSTATUS(ct->exit_status));
+}
+
+static void ensure_min_containers(sl_function *fn)
+{
+    while (fn->ncontainers < fn->info.min_containers && fn->ncontainers < fn->info.max_containers) {
+        int before = fn->ncontainers;
+        start_container(fn);
+        if (fn->ncontainers == before)
+            break;
+    }
+}
+
+/* The container is dead and we know why (or waited long enough): fail its
+ * calls and forget it. */
+static void finish_loss(sl_container *ct, bool expected)
+{
+    sl_function *fn = ct->fn;
+    char reason[256];
+    describe_exit(ct, reason, sizeof reason);
+    if (!expected || !sl_list_empty(&ct->calls)) {
+        fn->containers_lost++;
+        sl_log("%s: %s (%d call%s in flight)", fn->info.name, reason, ct->inflight, ct->inflight == 1 ? "" : "s");
+    }
+    while (!sl_list_empty(&ct->calls)) {
+        sl_stream *s = sl_container_of(ct->calls.next, sl_stream, link);
+        sl_list_remove(&s->link);
+        sl_stream_fail(s, reason);
+    }
+    ct->inflight = 0;
+    sl_list_remove(&ct->link);
+    if (ct->reap_timer_inited) {
+        ct->reap_timer_inited = false;
+        uv_close((uv_handle_t *)&ct->reap_timer, on_handle_closed);
+    } else {
+        maybe_free(ct);
+    }
+    ensure_min_containers(fn);
+    dispatch(fn);
+}
+
+static void on_reap_timeout(uv_timer_t *t)
+{
+    sl_container *ct = t->data;
+    finish_loss(ct, false);
+}
+
+/* The channel to the container is gone: it exited, crashed or broke the
+ * protocol. Its calls fail once we know its exit status. */
+static void container_lost(sl_container *ct)
+{
+    if (ct->state == SL_CT_DEAD)
+        return;
+    sl_function *fn = ct->fn;
+    bool expected = ct->state == SL_CT_DRAINING && ct->inflight == 0;
+    if (ct->state == SL_CT_STARTING)
+        fn->nstarting--;
+    ct->state = SL_CT_DEAD;
+    fn->ncontainers--;
+    if (sl_list_linked(&ct->dirty_link))
+        sl_list_remove(&ct->dirty_link);
+    if (ct->pid) {
+        uv_read_stop((uv_stream_t *)&ct->pipe);
+        uv_close((uv_handle_t *)&ct->pipe, on_handle_closed);
+    }
+    if (expected || ct->exit_known || ct->kill_reason || ct->inflight == 0 ||
+        uv_timer_init(sl_loop, &ct->reap_timer) != 0) {
+        finish_loss(ct, expected);
+        return;
+    }
+    ct->open_handles++;
+    ct->reap_timer_inited = true;
+    ct->reap_timer.data = ct;
+    uv_timer_start(&ct->reap_timer, on_reap_timeout, REAP_WAIT_MS, 0);
+}
+
+void sl_pool_kill(sl_container *ct, const char *why)
+{
+    if (ct->state == SL_CT_DEAD)
+        return;
+    if (!ct->kill_reason) {
+        ct->kill_reason = why;
+        ct->fn->containers_killed++;
+    }
+    if (ct->pid > 0)
+        kill(ct->pid, SIGKILL);
+    container_lost(ct);
+}
+
+static sl_container *find_container(uint32_t id, int pid)
+{
+    for (uint32_t i = 0; i < sl_nfunctions; i++)
+        sl_list_each(it, &sl_functions[i].containers)
+        {
+            sl_container *ct = sl_container_of(it, sl_container, link);
+            if ((id && ct->id == id) || (pid && ct->pid == pid))
+                return ct;
+        }
+    return NULL;
+}
+
+void sl_pool_on_exited(int pid, int status)
+{
+    sl_container *ct = find_container(0, pid);
+    if (!ct)
+        return;
+    ct->exit_known = true;
+    ct->exit_status = status;
+    if (ct->state == SL_CT_DEAD && ct->reap_timer_inited) {
+        uv_timer_stop(&ct->reap_timer);
+        finish_loss(ct, false);
+    }
+}
+
+void sl_pool_on_spawn_failed(uint32_t container_id, int err)
+{
+    sl_container *ct = find_container(container_id, 0);
+    if (!ct || ct->state != SL_CT_STARTING)
+        return;
+    sl_log("%s: the zygote could not start a container: %s", ct->fn->info.name, strerror(-err));
+    ct->kill_reason = "it could not be started";
+    container_lost(ct);
+}
+
+void sl_pool_on_zygote_lost(void)
+{
+    for (uint32_t i = 0; i < sl_nfunctions; i++)
+        sl_list_each(it, &sl_functions[i].containers)
+        {
+            sl_container *ct = sl_container_of(it, sl_container, link);
+            if (ct->state == SL_CT_STARTING && ct->pid == 0) {
+                ct->kill_reason = "the zygote died while starting it";
+                container_lost(ct); /* a new zygote takes the queue */
+            }
+        }
+}
+
+/* ---- frames from a container ---- */
+
+static int on_call_frame(sl_container *ct, const sl_frame *f)
+{
+    sl_stream *s = sl_calls_find(f->call_id);
+    if (!s || s->ct != ct)
+        return -EBADMSG;
+    bool ends = f->type == SL_FRAME_RETURN || f->type == SL_FRAME_ERROR;
+    if (ends) {
+        sl_list_remove(&s->link);
+        if (--ct->inflight == 0)
+            ct->idle_since = sl_now();
+    }
+    int r = sl_stream_on_frame(s, f->type, f->payload, f->len);
+    if (ends)
+        dispatch(ct->fn);
+    return r;
+}
+
+static int on_frame(sl_container *ct, const sl_frame *f)
+{
+    switch (f->type) {
+    case SL_FRAME_READY:
+        if (ct->state != SL_CT_STARTING)
+            return -EBADMSG;
+        ct->state = SL_CT_READY;
+        ct->fn->nstarting--;
+        ct->idle_since = sl_now();
+        dispatch(ct->fn);
+        return 0;
+    case SL_FRAME_HEAD:
+    case SL_FRAME_OUTPUT:
+    case SL_FRAME_RETURN:
+    case SL_FRAME_ERROR:
+        return on_call_frame(ct, f);
+    default:
+        return -EBADMSG;
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    (void)hint;
+    sl_container *ct = h->data;
+    if (sl_buf_reserve(&ct->in, 64 * 1024)) {
+        *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS */
+        return;
+    }
+    *buf = uv_buf_init((char *)ct->in.data + ct->in.len, (unsigned)(ct->in.cap - ct->in.len));
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    sl_container *ct = stream->data;
+    if (nread < 0) {
+        if (nread != UV_EOF)
+            sl_log("container %d: read: %s", ct->pid, uv_strerror((int)nread));
+        container_lost(ct);
+        return;
+    }
+    ct->in.len += (size_t)nread;
+    size_t off = 0;
+    sl_frame f;
+    long k;
+    while (ct->state != SL_CT_DEAD && (k = sl_frame_parse(ct->in.data + off, ct->in.len - off, &f)) > 0) {
+        off += (size_t)k;
+        int r = on_frame(ct, &f);
+        if (r) {
+            sl_log("%s: container %d sent a bad frame (type %u): %s", ct->fn->info.name, ct->pid, f.type,
+                   strerror(-r));
+            sl_pool_kill(ct, "it sent a malformed frame");
+            return;
+        }
+    }
+    if (ct->state == SL_CT_DEAD)
+        return;
+    if (k < 0) {
+        sl_pool_kill(ct, "it sent a malformed frame");
+        return;
+    }
+    sl_buf_consume(&ct->in, off);
+}
+
+static void on_write(uv_write_t *w, int status)
+{
+    sl_container *ct = w->data;
+    ct->writing = false;
+    ct->wout.len = 0;
+    if (ct->state == SL_CT_DEAD)
+        return;
+    if (status < 0) {
+        container_lost(ct);
+        return;
+    }
+    if (ct->out.len)
+        mark_dirty(ct);
+}
+
+void sl_pool_on_spawned(uint32_t container_id, int pid, int fd)
+{
+    sl_container *ct = find_container(container_id, 0);
+    if (!ct || ct->state != SL_CT_STARTING || ct->pid) {
+        close(fd); /* nobody wants it any more: it exits on EOF */
+        return;
+    }
+    ct->pid = pid;
+    ct->pipe.data = ct;
+    int r = uv_pipe_init(sl_loop, &ct->pipe, 0);
+    if (!r) {
+        ct->open_handles++;
+        r = uv_pipe_open(&ct->pipe, fd);
+    }
+    if (!r)
+        r = uv_read_start((uv_stream_t *)&ct->pipe, on_alloc, on_read);
+    if (r) {
+        sl_log("%s: cannot watch container %d: %s", ct->fn->info.name, pid, uv_strerror(r));
+        sl_pool_kill(ct, "the server could not watch it");
+    }
+}
+
+/* ---- dispatch and autoscaling ---- */
+
+static sl_container *pick_container(sl_function *fn)
+{
+    sl_container *best = NULL;
+    sl_list_each(it, &fn->containers)
+    {
+        sl_container *ct = sl_container_of(it, sl_container, link);
+        if (ct->state == SL_CT_READY && ct->inflight < ct->fn->info.max_inputs && (!best || ct->inflight < best->inflight))
+            best = ct;
+    }
+    return best;
+}
+
+static void scale_up(sl_function *fn)
+{
+    size_t starting_capacity = (size_t)fn->nstarting * (size_t)fn->info.max_inputs;
+    while (fn->nqueued > starting_capacity && fn->ncontainers < fn->info.max_containers) {
+        int before = fn->ncontainers;
+        start_container(fn);
+        if (fn->ncontainers == before)
+            return;
+        starting_capacity += (size_t)fn->info.max_inputs;
+    }
+}
+
+static void assign(sl_container *ct, sl_stream *s)
+{
+    g_scratch.len = 0;
+    int r = sl_stream_encode_input(s, &g_scratch);
+    if (!r)
+        r = sl_frame_append(&ct->out, SL_FRAME_INPUT, s->call_id, g_scratch.data, g_scratch.len);
+    if (r) {
+        sl_stream_fail(s, r == -EMSGSIZE ? "the request is too large" : "server out of memory");
+        return;
+    }
+    s->ct = ct;
+    sl_list_push(&ct->calls, &s->link);
+    ct->inflight++;
+    mark_dirty(ct);
+}
+
+static void dispatch(sl_function *fn)
+{
+    while (fn->nqueued) {
+        sl_container *ct = pick_container(fn);
+        if (!ct) {
+            scale_up(fn);
+            return;
+        }
+        sl_stream *s = sl_container_of(fn->queue.next, sl_stream, link);
+        sl_list_remove(&s->link);
+        fn->nqueued--;
+        assign(ct, s);
+    }
+}
+
+void sl_pool_submit(sl_stream *s)
+{
+    sl_list_push(&s->fn->queue, &s->link);
+    s->fn->nqueued++;
+    dispatch(s->fn);
+}
+
+void sl_pool_unqueue(sl_stream *s)
+{
+    sl_list_remove(&s->link);
+    s->fn->nqueued--;
+}
+
+static void scale_down(sl_function *fn, double now)
+{
+    if (fn->nqueued)
+        return;
+    int ready = 0;
+    sl_list_each(it, &fn->containers) ready += sl_container_of(it, sl_container, link)->state == SL_CT_READY;
+    sl_list_each(it, &fn->containers)
+    {
+        sl_container *ct = sl_container_of(it, sl_container, link);
+        if (ready <= fn->info.min_containers)
+            return;
+        if (ct->state != SL_CT_READY || ct->inflight || now - ct->idle_since < fn->info.scaledown_window)
+            continue;
+        ct->state = SL_CT_DRAINING; /* takes no more inputs; EOF follows its exit */
+        send_frame(ct, SL_FRAME_SHUTDOWN, 0, NULL, 0);
+        ready--;
+    }
+}
+
+void sl_pool_sweep(void)
+{
+    double now = sl_now();
+    for (uint32_t i = 0; i < sl_nfunctions; i++) {
+        scale_down(&sl_functions[i], now);
+        ensure_min_containers(&sl_functions[i]);
+    }
+}

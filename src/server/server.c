@@ -1,0 +1,184 @@
+/*
+ * server.c: the server's event loop. It starts the zygote, waits for the
+ * app's function table, listens, and runs until SIGINT or SIGTERM.
+ *
+ * Output is flushed once per loop iteration (a uv_prepare_t runs just
+ * before the loop waits for I/O): every frame that arrived in this
+ * iteration is in its stream's buffer by then, so one h2o_send or one
+ * write() carries them all.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "server/server.h"
+
+#define SWEEP_INTERVAL_MS 250
+
+uv_loop_t *sl_loop;
+sl_server_config sl_cfg;
+
+static h2o_globalconf_t g_conf;
+static h2o_context_t g_ctx;
+static h2o_accept_ctx_t g_accept;
+static uv_tcp_t g_listener;
+static uv_prepare_t g_flush;
+static uv_timer_t g_sweep;
+static uv_signal_t g_sigint, g_sigterm;
+
+void sl_log(const char *fmt, ...)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    localtime_r(&ts.tv_sec, &tm);
+    char line[1024];
+    int n = (int)strftime(line, sizeof line, "%H:%M:%S", &tm);
+    n += snprintf(line + n, sizeof line - (size_t)n, ".%03ld sluice: ", ts.tv_nsec / 1000000);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s\n", line);
+}
+
+static void on_flush(uv_prepare_t *p)
+{
+    (void)p;
+    sl_gateway_flush();
+    sl_pool_flush();
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+    (void)t;
+    sl_gateway_sweep();
+    sl_pool_sweep();
+}
+
+static void on_accept(uv_stream_t *listener, int status)
+{
+    if (status != 0)
+        return;
+    uv_tcp_t *conn = h2o_mem_alloc(sizeof *conn);
+    uv_tcp_init(listener->loop, conn);
+    if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
+        uv_close((uv_handle_t *)conn, (uv_close_cb)free);
+        return;
+    }
+    uv_tcp_nodelay(conn, 1);
+    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, (uv_close_cb)free);
+    h2o_accept(&g_accept, sock);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    (void)s;
+    sl_log("signal %d: shutting down", signum);
+    sl_zygote_stop();
+    uv_stop(sl_loop);
+}
+
+static int listen_on(const char *host, int port)
+{
+    struct sockaddr_storage addr;
+    int r = uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
+    if (r)
+        r = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr);
+    if (r)
+        return r;
+    r = uv_tcp_init(sl_loop, &g_listener);
+    if (!r)
+        r = uv_tcp_bind(&g_listener, (struct sockaddr *)&addr, 0);
+    if (!r)
+        r = uv_listen((uv_stream_t *)&g_listener, 4096, on_accept);
+    return r;
+}
+
+/* One file descriptor per connection: take every one the hard limit allows. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* Runs the loop until the zygote has sent the function table (or died). */
+static int wait_for_functions(void)
+{
+    while (!sl_zygote_table && !sl_zygote_failed)
+        uv_run(sl_loop, UV_RUN_ONCE);
+    return sl_zygote_table ? 0 : -1;
+}
+
+static void print_endpoints(void)
+{
+    const char *host = sl_cfg.host;
+    bool v6 = strchr(host, ':') != NULL;
+    for (uint32_t i = 0; i < sl_nfunctions; i++) {
+        const sl_fninfo *f = &sl_functions[i].info;
+        if (f->is_web)
+            printf("  %-4s http://%s%s%s:%d/%s  (%s)\n", f->method, v6 ? "[" : "", host, v6 ? "]" : "", sl_cfg.port,
+                   f->name, f->content_type);
+        else
+            printf("  function %s\n", f->name);
+    }
+    printf("sluice: ready\n");
+    fflush(stdout);
+}
+
+static void configure_h2o(void)
+{
+    h2o_config_init(&g_conf);
+    g_conf.server_name = h2o_iovec_init(H2O_STRLIT("sluice"));
+    g_conf.max_request_entity_size = 16 * 1024 * 1024;
+    sl_gateway_init(&g_conf);
+    h2o_context_init(&g_ctx, sl_loop, &g_conf);
+    g_accept.ctx = &g_ctx;
+    g_accept.hosts = g_conf.hosts;
+}
+
+int sl_server_run(const sl_server_config *cfg, const char *app_so)
+{
+    sl_cfg = *cfg;
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+    sl_loop = uv_default_loop();
+
+    int r = sl_zygote_start(app_so);
+    if (r) {
+        fprintf(stderr, "sluice: cannot start the zygote: %s\n", uv_strerror(r));
+        return 1;
+    }
+    if (wait_for_functions() || sl_pool_init(sl_zygote_table)) {
+        fprintf(stderr, "sluice: the app could not be loaded\n");
+        return 1;
+    }
+    configure_h2o();
+    r = listen_on(sl_cfg.host, sl_cfg.port);
+    if (r) {
+        fprintf(stderr, "sluice: cannot listen on %s:%d: %s\n", sl_cfg.host, sl_cfg.port, uv_strerror(r));
+        sl_zygote_stop();
+        return 1;
+    }
+    uv_prepare_init(sl_loop, &g_flush);
+    uv_prepare_start(&g_flush, on_flush);
+    uv_timer_init(sl_loop, &g_sweep);
+    uv_timer_start(&g_sweep, on_sweep, SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS);
+    uv_signal_init(sl_loop, &g_sigint);
+    uv_signal_start(&g_sigint, on_signal, SIGINT);
+    uv_signal_init(sl_loop, &g_sigterm);
+    uv_signal_start(&g_sigterm, on_signal, SIGTERM);
+    sl_pool_sweep(); /* starts min_containers */
+    print_endpoints();
+
+    uv_run(sl_loop, UV_RUN_DEFAULT);
+    return 0;
+}

@@ -1,0 +1,193 @@
+/*
+ * server.h: the server process (internal). It never runs app code.
+ *
+ *   gateway.c      HTTP (h2o): route a request to a call, stream its output
+ *   pool.c         functions, their containers, dispatch and autoscaling
+ *   zygote_link.c  the zygote: start it, ask it for containers, hear exits
+ *   status.c       GET /_sluice/status as JSON
+ *   server.c       the event loop, the listener, the flush and sweep timers
+ */
+#ifndef SL_SERVER_H
+#define SL_SERVER_H
+
+#define H2O_USE_LIBUV 1
+#include <h2o.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "proto/buf.h"
+#include "proto/msg.h"
+
+typedef struct sl_server_config {
+    const char *host;
+    int port;
+    double ping_interval;  /* s of silence before an event stream gets ": ping" */
+    double write_timeout;  /* s a client may leave a write unread before it is dropped */
+    double cancel_grace;   /* s a cancelled call may run on before its container is killed */
+    bool quiet;            /* no per-call log lines */
+} sl_server_config;
+
+/* Runs the server for the app at `app_so` until SIGINT/SIGTERM. Returns an
+ * exit code. */
+int sl_server_run(const sl_server_config *cfg, const char *app_so);
+
+/* ---- shared state ---- */
+
+extern uv_loop_t *sl_loop;
+extern sl_server_config sl_cfg;
+
+/* Seconds on the loop's clock (cached per iteration). */
+static inline double sl_now(void)
+{
+    return (double)uv_now(sl_loop) / 1000.0;
+}
+
+void sl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- intrusive doubly linked lists ---- */
+
+typedef struct sl_list {
+    struct sl_list *prev, *next;
+} sl_list;
+
+static inline void sl_list_init(sl_list *l)
+{
+    l->prev = l->next = l;
+}
+static inline bool sl_list_empty(const sl_list *l)
+{
+    return l->next == l;
+}
+static inline bool sl_list_linked(const sl_list *n)
+{
+    return n->next != NULL && n->next != n;
+}
+static inline void sl_list_push(sl_list *l, sl_list *n)
+{
+    n->prev = l->prev;
+    n->next = l;
+    l->prev->next = n;
+    l->prev = n;
+}
+static inline void sl_list_remove(sl_list *n)
+{
+    n->prev->next = n->next;
+    n->next->prev = n->prev;
+    n->prev = n->next = n;
+}
+#define sl_container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
+#define sl_list_each(it, head) for (sl_list *it = (head)->next, *it##_next = it->next; it != (head); \
+                                    it = it##_next, it##_next = it->next)
+
+/* ---- functions and containers (pool.c) ---- */
+
+typedef struct sl_stream sl_stream;
+
+typedef struct sl_function {
+    uint32_t index;
+    sl_fninfo info;          /* strings owned by the pool's function table */
+    sl_list queue;           /* sl_stream.link: calls waiting for a slot */
+    size_t nqueued;
+    sl_list containers;      /* sl_container.link */
+    int ncontainers;         /* not yet dead */
+    int nstarting;
+    uint64_t calls_started, calls_ok, calls_failed, calls_cancelled;
+    uint64_t containers_started, containers_lost, containers_killed;
+} sl_function;
+
+typedef enum sl_container_state { SL_CT_STARTING, SL_CT_READY, SL_CT_DRAINING, SL_CT_DEAD } sl_container_state;
+
+typedef struct sl_container {
+    sl_list link;            /* in fn->containers */
+    sl_list dirty_link;      /* in the pool's flush list while out is non-empty */
+    uint32_t id;
+    int pid;
+    sl_function *fn;
+    sl_container_state state;
+    uv_pipe_t pipe;
+    int open_handles;        /* the struct is freed when this reaches 0 */
+    sl_buf in, out, wout;    /* read buffer; frames to send; frames being sent */
+    bool writing;
+    uv_write_t wreq;
+    sl_list calls;           /* sl_stream.link: inputs in flight here */
+    int inflight;
+    double idle_since;
+    bool exit_known;
+    int exit_status;
+    const char *kill_reason; /* static string: why the server killed it */
+    uv_timer_t reap_timer;   /* waits for the exit status of a dead container */
+    bool reap_timer_inited;
+} sl_container;
+
+extern sl_function *sl_functions;
+extern uint32_t sl_nfunctions;
+
+/* Takes the function table from the zygote (keeps `t`). */
+int sl_pool_init(sl_functable *t);
+sl_function *sl_pool_find_web(const char *name, size_t len);
+/* Queues a stream's call on its function and dispatches what fits. */
+void sl_pool_submit(sl_stream *s);
+/* A queued stream whose client left: unqueue it. */
+void sl_pool_unqueue(sl_stream *s);
+/* Appends a CANCEL / CREDIT frame for a stream's call to its container. */
+void sl_pool_send_cancel(sl_stream *s);
+void sl_pool_send_credit(sl_stream *s, size_t bytes);
+/* Kills a container whose call ignored cancellation. */
+void sl_pool_kill(sl_container *ct, const char *why);
+void sl_pool_flush(void);
+void sl_pool_sweep(void);
+/* From the zygote link. */
+void sl_pool_on_spawned(uint32_t container_id, int pid, int fd);
+void sl_pool_on_spawn_failed(uint32_t container_id, int err);
+void sl_pool_on_exited(int pid, int status);
+void sl_pool_on_zygote_lost(void);
+
+/* ---- streams (gateway.c) ---- */
+
+struct sl_stream {
+    sl_list link;            /* in fn->queue or ct->calls */
+    sl_list all_link;        /* every live stream, for the sweep */
+    sl_list dirty_link;      /* in the flush list */
+    uint32_t call_id;
+    sl_function *fn;
+    sl_container *ct;        /* NULL while queued */
+    h2o_req_t *req;          /* NULL once the request is gone */
+    void **guard;            /* in req's pool: points back here while attached */
+    h2o_generator_t gen;
+    sl_head *head;           /* owned; NULL until the HEAD frame */
+    sl_buf pending, inflight;
+    size_t pending_credit, inflight_credit; /* container bytes in each */
+    bool is_sse, started, sending, done, failed, in_send, cancelled;
+    char *error;             /* owned: why the call failed */
+    double last_write, send_started, cancel_at, last_peek;
+};
+
+int sl_gateway_init(h2o_globalconf_t *conf);
+/* A frame for one call, from its container. 0, or a negative code when the
+ * frame is malformed (the pool then kills the container). */
+int sl_stream_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len);
+/* The call ended without a frame saying so (its container died). */
+void sl_stream_fail(sl_stream *s, const char *reason);
+/* Encodes the INPUT payload of a stream's request. */
+int sl_stream_encode_input(sl_stream *s, sl_buf *out);
+sl_stream *sl_calls_find(uint32_t call_id);
+void sl_gateway_flush(void);
+void sl_gateway_sweep(void);
+size_t sl_gateway_open_streams(void);
+
+/* ---- the zygote (zygote_link.c) ---- */
+
+int sl_zygote_start(const char *app_so);
+int sl_zygote_spawn(uint32_t container_id, uint32_t fn_index);
+void sl_zygote_stop(void);
+/* Set once the first function table has arrived. */
+extern sl_functable *sl_zygote_table;
+extern bool sl_zygote_failed;
+
+/* ---- status.c ---- */
+
+/* GET /_sluice/status: a JSON document of functions, containers, counters. */
+void sl_status_respond(h2o_req_t *req);
+
+#endif

@@ -1,0 +1,61 @@
+/* status.c: GET /_sluice/status, the server's state as JSON (jansson). */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/server.h"
+
+static const char *state_name(sl_container_state s)
+{
+    switch (s) {
+    case SL_CT_STARTING: return "starting";
+    case SL_CT_READY: return "ready";
+    case SL_CT_DRAINING: return "draining";
+    default: return "dead";
+    }
+}
+
+static json_t *container_json(const sl_container *ct)
+{
+    return json_pack("{s:i, s:i, s:s, s:i}", "id", (int)ct->id, "pid", ct->pid, "state", state_name(ct->state),
+                     "inputs_in_flight", ct->inflight);
+}
+
+static json_t *function_json(const sl_function *fn)
+{
+    json_t *cts = json_array();
+    sl_list_each(it, (sl_list *)&fn->containers)
+        json_array_append_new(cts, container_json(sl_container_of(it, sl_container, link)));
+    json_t *calls = json_pack("{s:I, s:I, s:I, s:I}", "started", (json_int_t)fn->calls_started, "succeeded",
+                              (json_int_t)fn->calls_ok, "failed", (json_int_t)fn->calls_failed, "cancelled",
+                              (json_int_t)fn->calls_cancelled);
+    json_t *lifecycle = json_pack("{s:I, s:I, s:I}", "started", (json_int_t)fn->containers_started, "lost",
+                                  (json_int_t)fn->containers_lost, "killed", (json_int_t)fn->containers_killed);
+    return json_pack("{s:s, s:b, s:s, s:i, s:i, s:i, s:I, s:o, s:o, s:o}", "name", fn->info.name, "web",
+                     (int)fn->info.is_web, "content_type", fn->info.content_type, "max_inputs", fn->info.max_inputs,
+                     "min_containers", fn->info.min_containers, "max_containers", fn->info.max_containers, "queued",
+                     (json_int_t)fn->nqueued, "calls", calls, "containers_lifecycle", lifecycle, "containers", cts);
+}
+
+void sl_status_respond(h2o_req_t *req)
+{
+    static h2o_generator_t gen = {NULL, NULL};
+    json_t *fns = json_array();
+    for (uint32_t i = 0; i < sl_nfunctions; i++)
+        json_array_append_new(fns, function_json(&sl_functions[i]));
+    json_t *doc = json_pack("{s:I, s:o}", "open_streams", (json_int_t)sl_gateway_open_streams(), "functions", fns);
+    char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+    json_decref(doc);
+    if (!text) {
+        h2o_send_error_generic(req, 500, "Internal Server Error", "cannot build the status document\n", 0);
+        return;
+    }
+    h2o_iovec_t body = h2o_strdup(&req->pool, text, SIZE_MAX);
+    free(text);
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    req->res.content_length = body.len;
+    h2o_start_response(req, &gen);
+    h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
+}
