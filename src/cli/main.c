@@ -111,7 +111,7 @@ static int cmd_serve(int argc, char **argv)
     } else {
         snprintf(so, sizeof so, "%s", app);
     }
-    printf("sluice: serving %s on http://%s:%d\n", app, cfg.host, cfg.port);
+    printf("sluice: serving %s\n", app);
     int rc = sl_server_run(&cfg, so);
     if (compiled)
         sl_compile_cleanup(so);

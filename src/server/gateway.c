@@ -261,24 +261,6 @@ static void append_sse_error(sl_stream *s)
     /* on ENOMEM the stream is still cut (ERROR state): never a clean end */
 }
 
-/* Ends the response: what is pending goes out with the final state. The
- * bytes are copied into the request's pool, which h2o frees after them. */
-static void send_final(sl_stream *s)
-{
-    if (s->failed && s->is_sse)
-        append_sse_error(s);
-    h2o_req_t *req = s->req;
-    h2o_iovec_t buf = {NULL, 0};
-    if (s->pending.len) {
-        buf.base = h2o_mem_alloc_pool(&req->pool, s->pending.len);
-        memcpy(buf.base, s->pending.data, s->pending.len);
-        buf.len = s->pending.len;
-        s->pending.len = 0;
-    }
-    detach(s);
-    h2o_send(req, &buf, buf.len ? 1 : 0, s->failed ? H2O_SEND_STATE_ERROR : H2O_SEND_STATE_FINAL);
-}
-
 static void send_pending(sl_stream *s)
 {
     sl_buf_swap(&s->pending, &s->inflight);
@@ -290,6 +272,37 @@ static void send_pending(sl_stream *s)
     s->in_send = true;
     h2o_send(s->req, &buf, 1, H2O_SEND_STATE_IN_PROGRESS);
     s->in_send = false;
+}
+
+/* Ends the response. A success sends what is pending with the final state
+ * (copied into the request's pool, which h2o frees after writing it). A
+ * failure first sends what is pending, with the SSE error event, then cuts
+ * the stream (no final chunk; RST_STREAM over HTTP/2). */
+static void send_final(sl_stream *s)
+{
+    if (s->failed) {
+        if (s->is_sse && !s->error_sent) {
+            append_sse_error(s);
+            s->error_sent = true;
+        }
+        if (s->pending.len) {
+            send_pending(s); /* proceed() brings us back for the cut */
+            return;
+        }
+    }
+    h2o_req_t *req = s->req;
+    h2o_iovec_t buf = {NULL, 0};
+    if (s->pending.len) {
+        buf.base = h2o_mem_alloc_pool(&req->pool, s->pending.len);
+        memcpy(buf.base, s->pending.data, s->pending.len);
+        buf.len = s->pending.len;
+        s->pending.len = 0;
+    }
+    /* Over HTTP/2, clients drop data that arrives with a RST_STREAM: there an
+     * event stream ends after its error event, which is its failure signal. */
+    bool cut = s->failed && !(s->is_sse && req->version >= 0x200);
+    detach(s);
+    h2o_send(req, &buf, buf.len ? 1 : 0, cut ? H2O_SEND_STATE_ERROR : H2O_SEND_STATE_FINAL);
 }
 
 static void stream_flush(sl_stream *s)
@@ -377,8 +390,10 @@ int sl_stream_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len)
 {
     switch (type) {
     case SL_FRAME_HEAD:
-        /* a second head, or one that does not decode: the container is broken */
-        if (s->head || s->started)
+        /* a second head, or one that does not decode: the container is broken.
+         * (A head after a keep-alive ping started the response is too late
+         * to apply, and kept only to catch a second one.) */
+        if (s->head)
             return -EBADMSG;
         return sl_head_decode(p, len, &s->head);
     case SL_FRAME_OUTPUT:
@@ -466,6 +481,11 @@ static bool http1_client_closed(sl_stream *s)
 
 static void sweep_stream(sl_stream *s, double now)
 {
+    if (!s->done && s->ct && s->cancel_at > 0 && now - s->cancel_at >= sl_cfg.cancel_grace) {
+        s->cancel_at = 0;
+        sl_pool_kill(s->ct, "a cancelled call ran past the grace period");
+        return;
+    }
     if (s->req && !s->cancelled && !s->sending && now - s->last_peek >= PEEK_INTERVAL) {
         s->last_peek = now;
         if (http1_client_closed(s)) {
@@ -482,9 +502,6 @@ static void sweep_stream(sl_stream *s, double now)
                 mark_dirty(s);
             }
         }
-    } else if (!s->done && s->ct && s->cancel_at > 0 && now - s->cancel_at >= sl_cfg.cancel_grace) {
-        s->cancel_at = 0;
-        sl_pool_kill(s->ct, "a cancelled call ran past the grace period");
     }
 }
 

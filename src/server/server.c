@@ -118,9 +118,22 @@ static int wait_for_functions(void)
     return sl_zygote_table ? 0 : -1;
 }
 
+/* The port we listen on: --port 0 lets the kernel choose. */
+static int bound_port(void)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getsockname(&g_listener, (struct sockaddr *)&ss, &len) != 0)
+        return sl_cfg.port;
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
 static void print_endpoints(void)
 {
     const char *host = sl_cfg.host;
+    sl_cfg.port = bound_port();
     bool v6 = strchr(host, ':') != NULL;
     for (uint32_t i = 0; i < sl_nfunctions; i++) {
         const sl_fninfo *f = &sl_functions[i].info;

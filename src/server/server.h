@@ -158,7 +158,7 @@ struct sl_stream {
     sl_head *head;           /* owned; NULL until the HEAD frame */
     sl_buf pending, inflight;
     size_t pending_credit, inflight_credit; /* container bytes in each */
-    bool is_sse, started, sending, done, failed, in_send, cancelled;
+    bool is_sse, started, sending, done, failed, in_send, cancelled, error_sent;
     char *error;             /* owned: why the call failed */
     double last_write, send_started, cancel_at, last_peek;
 };

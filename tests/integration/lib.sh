@@ -1,0 +1,77 @@
+# lib.sh: shared by the integration tests. Each test starts a real server
+# (`sluice serve APP --port 0`) and talks to it with real clients.
+set -euo pipefail
+
+: "${SLUICE:?path to the sluice binary}"
+: "${SRC:?path to the source tree}"
+SL_LOAD=${SL_LOAD:-}
+TMP=$(mktemp -d)
+SERVER_PID=
+PY=/usr/bin/python3
+
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    if [ -f "$TMP/server.out" ]; then
+        echo "--- server stdout" >&2; cat "$TMP/server.out" >&2
+        echo "--- server stderr" >&2; cat "$TMP/server.err" >&2
+    fi
+    exit 1
+}
+
+pass() { echo "ok: $*"; }
+
+# start_server APP [serve options...]: sets PORT and BASE.
+start_server() {
+    local app=$1; shift
+    "$SLUICE" serve "$app" --port 0 "$@" >"$TMP/server.out" 2>"$TMP/server.err" &
+    SERVER_PID=$!
+    for _ in $(seq 1 300); do
+        if grep -q '^sluice: ready' "$TMP/server.out" 2>/dev/null; then
+            PORT=$(grep -o 'http://127.0.0.1:[0-9]*' "$TMP/server.out" | head -1 | cut -d: -f3)
+            BASE="http://127.0.0.1:$PORT"
+            return 0
+        fi
+        kill -0 "$SERVER_PID" 2>/dev/null || fail "server exited before it was ready"
+        sleep 0.1
+    done
+    fail "server not ready after 30 s"
+}
+
+server_pid() { echo "$SERVER_PID"; }
+
+# status FN EXPR: evaluates a Python expression over function FN's entry of
+# /_sluice/status (bound as f), e.g. status stream_me 'f["calls"]["cancelled"]'
+status() {
+    curl -sf "$BASE/_sluice/status" | $PY -c '
+import json, sys
+doc = json.load(sys.stdin)
+f = [x for x in doc["functions"] if x["name"] == sys.argv[1]][0]
+print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# holds FN EXPR: succeeds when EXPR (over f, as in status) is true, e.g.
+#   wait_for 5 "call cancelled" holds slow_events 'f["calls"]["cancelled"] == 1'
+holds() { [ "$(status "$1" "bool($2)")" = True ]; }
+
+# wait_for SECONDS DESCRIPTION CMD...: polls CMD until it succeeds.
+wait_for() {
+    local secs=$1 what=$2; shift 2
+    local tries=$((secs * 10))
+    for _ in $(seq 1 "$tries"); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    fail "timed out after ${secs}s waiting for: $what"
+}
+
+# rss_kb PID: resident memory of a process.
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The request reaches the function whole; the function's status, headers
+# and content type reach the client; a returned body has a Content-Length.
+source "$(dirname "$0")/lib.sh"
+start_server "$SRC/tests/integration/apps/testapp.c" --ping-interval 1
+
+curl -sS -D "$TMP/h" -o "$TMP/b" "$BASE/headers"
+grep -q '^HTTP/1.1 201' "$TMP/h" || fail "status not 201: $(cat "$TMP/h")"
+grep -qi '^x-test: yes' "$TMP/h" || fail "custom header missing"
+grep -qi '^content-type: application/json' "$TMP/h" || fail "content type not set"
+grep -qi '^content-length: ' "$TMP/h" || fail "returned body without Content-Length"
+grep -q '"bad_header": -22' "$TMP/b" || fail "a header with CR/LF was not refused: $(cat "$TMP/b")"
+pass "status, headers, content type, Content-Length"
+
+out=$(curl -sS -X POST -H 'X-Agent: tester' --data-binary 'hello body' "$BASE/echo?who=a%20b&x=1")
+echo "$out" | grep -q '^method=POST path=/echo who=a b agent=tester$' || fail "request fields: $out"
+echo "$out" | grep -q '^body=hello body$' || fail "body: $out"
+echo "$out" | grep -q '^late_status=-114$' || fail "status after the first yield not refused: $out"
+pass "method, path, query, header, body reach the function"
+
+curl -sS --no-buffer "$BASE/silent" >"$TMP/sse"
+grep -q '^: ping' "$TMP/sse" || fail "no ping on an idle event stream: $(cat "$TMP/sse")"
+grep -q '^data: finally' "$TMP/sse" || fail "event after the pings lost"
+pass "idle event stream gets ': ping' comments"
