@@ -30,7 +30,7 @@ static const char *copy_str(sl_reader *r, arena *a, uint32_t *len_out)
     char *dst = a->next;
     memcpy(dst, s, len);
     dst[len] = '\0';
-    a->next += len + 1;
+    a->next += (size_t)len + 1;
     return dst;
 }
 

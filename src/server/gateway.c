@@ -189,6 +189,7 @@ static const char *reason_phrase(int status)
     case 413: return "Payload Too Large";
     case 422: return "Unprocessable Entity";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
@@ -592,6 +593,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         char body[200];
         snprintf(body, sizeof body, "%s takes %s requests\n", fn->info.name, fn->info.method);
         return respond_plain(req, 405, body);
+    }
+    if (req->headers.size > SL_MSG_MAX_HEADERS) {
+        char body[100];
+        snprintf(body, sizeof body, "more than %u request headers\n", SL_MSG_MAX_HEADERS);
+        return respond_plain(req, 431, body);
     }
     sl_stream *s = stream_new(fn, req);
     if (!s)
