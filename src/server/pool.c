@@ -234,7 +234,7 @@ static void container_lost(sl_container *ct)
     fn->ncontainers--;
     if (sl_list_linked(&ct->dirty_link))
         sl_list_remove(&ct->dirty_link);
-    if (ct->pid) {
+    if (ct->pipe_inited) {
         uv_read_stop((uv_stream_t *)&ct->pipe);
         uv_close((uv_handle_t *)&ct->pipe, on_handle_closed);
     }
@@ -249,17 +249,15 @@ static void container_lost(sl_container *ct)
     uv_timer_start(&ct->reap_timer, on_reap_timeout, REAP_WAIT_MS, 0);
 }
 
+/* Kills the container; its EOF, which follows, fails its calls. Doing that
+ * here instead would free streams under callers that are walking them. */
 void sl_pool_kill(sl_container *ct, const char *why)
 {
-    if (ct->state == SL_CT_DEAD)
+    if (ct->state == SL_CT_DEAD || ct->kill_reason)
         return;
-    if (!ct->kill_reason) {
-        ct->kill_reason = why;
-        ct->fn->containers_killed++;
-    }
-    if (ct->pid > 0)
-        kill(ct->pid, SIGKILL);
-    container_lost(ct);
+    ct->kill_reason = why;
+    ct->fn->containers_killed++;
+    kill(ct->pid, SIGKILL);
 }
 
 static sl_container *find_container(uint32_t id, int pid)
@@ -299,14 +297,22 @@ void sl_pool_on_spawn_failed(uint32_t container_id, int err)
 
 void sl_pool_on_zygote_lost(void)
 {
+    static const char why[] = "the zygote died while starting it";
+    /* Two passes: losing a container starts replacements (from the new
+     * zygote), which must not be taken for lost ones. */
     for (uint32_t i = 0; i < sl_nfunctions; i++)
         sl_list_each(it, &sl_functions[i].containers)
         {
             sl_container *ct = sl_container_of(it, sl_container, link);
-            if (ct->state == SL_CT_STARTING && ct->pid == 0) {
-                ct->kill_reason = "the zygote died while starting it";
-                container_lost(ct); /* a new zygote takes the queue */
-            }
+            if (ct->state == SL_CT_STARTING && ct->pid == 0)
+                ct->kill_reason = why;
+        }
+    for (uint32_t i = 0; i < sl_nfunctions; i++)
+        sl_list_each(it, &sl_functions[i].containers)
+        {
+            sl_container *ct = sl_container_of(it, sl_container, link);
+            if (ct->kill_reason == why && ct->state == SL_CT_STARTING)
+                container_lost(ct);
         }
 }
 
@@ -371,6 +377,10 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         container_lost(ct);
         return;
     }
+    if (ct->kill_reason) {
+        ct->in.len = 0; /* being killed: nothing it says counts now */
+        return;
+    }
     ct->in.len += (size_t)nread;
     size_t off = 0;
     sl_frame f;
@@ -419,15 +429,22 @@ void sl_pool_on_spawned(uint32_t container_id, int pid, int fd)
     ct->pid = pid;
     ct->pipe.data = ct;
     int r = uv_pipe_init(sl_loop, &ct->pipe, 0);
-    if (!r) {
+    if (r) {
+        close(fd);
+    } else {
+        ct->pipe_inited = true;
         ct->open_handles++;
         r = uv_pipe_open(&ct->pipe, fd);
+        if (r)
+            close(fd);
     }
     if (!r)
         r = uv_read_start((uv_stream_t *)&ct->pipe, on_alloc, on_read);
     if (r) {
         sl_log("%s: cannot watch container %d: %s", ct->fn->info.name, pid, uv_strerror(r));
-        sl_pool_kill(ct, "the server could not watch it");
+        ct->kill_reason = "the server could not watch it";
+        kill(pid, SIGKILL);
+        container_lost(ct);
     }
 }
 
@@ -439,7 +456,8 @@ static sl_container *pick_container(sl_function *fn)
     sl_list_each(it, &fn->containers)
     {
         sl_container *ct = sl_container_of(it, sl_container, link);
-        if (ct->state == SL_CT_READY && ct->inflight < ct->fn->info.max_inputs && (!best || ct->inflight < best->inflight))
+        if (ct->state == SL_CT_READY && !ct->kill_reason && ct->inflight < ct->fn->info.max_inputs &&
+            (!best || ct->inflight < best->inflight))
             best = ct;
     }
     return best;

@@ -106,6 +106,7 @@ typedef struct sl_container {
     sl_function *fn;
     sl_container_state state;
     uv_pipe_t pipe;
+    bool pipe_inited;
     int open_handles;        /* the struct is freed when this reaches 0 */
     sl_buf in, out, wout;    /* read buffer; frames to send; frames being sent */
     bool writing;
