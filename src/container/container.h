@@ -41,7 +41,9 @@ int sl_zygote_main(const char *app_path, int ctl_fd);
  * Never returns. */
 _Noreturn void sl_container_main(unsigned fn_index, int fd);
 
-/* One input in flight. Fields under `ct->mu` unless noted. */
+/* One input in flight. `cancelled`, `unacked` and `head_sent` are under the
+ * container's output lock (runtime.c); the rest belongs to the call's
+ * thread, but `req`, set before it starts. */
 struct sl_call {
     uint32_t id;
     struct sl_container *ct;

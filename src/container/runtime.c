@@ -20,11 +20,15 @@ typedef struct sl_container {
     int fd;
     const sl_function_def *def;
     int max_inputs;
-    pthread_mutex_t mu;
+    /* Output, and each call's flow state (cancelled, unacked, head_sent),
+     * under out_mu: a yield takes this one lock. */
+    pthread_mutex_t out_mu;
     sl_buf out;                /* frames waiting for the writer */
     pthread_cond_t writer_cv;  /* out became non-empty */
     pthread_cond_t drained_cv; /* the writer found out empty */
     bool writer_waiting;
+    /* Calls and workers, under mu. Lock order: mu, then out_mu. */
+    pthread_mutex_t mu;
     struct sl_call **calls;    /* in flight, max_inputs slots */
     int ncalls;
     struct sl_call *queue_head, *queue_tail; /* waiting for a worker */
@@ -45,20 +49,14 @@ static _Noreturn void die(const char *what, int err)
 
 /* ---- output ---- */
 
-static void wake_writer_locked(void)
-{
-    if (g_ct.writer_waiting)
-        pthread_cond_signal(&g_ct.writer_cv);
-}
-
-/* Appends a frame for the writer; running out of memory ends the container
- * (the server then fails its calls with a reason) rather than losing data. */
+/* Appends a frame for the writer (out_mu held); running out of memory ends
+ * the container (the server then fails its calls with a reason) rather
+ * than losing data. */
 static void append_locked(uint8_t type, uint32_t call_id, const void *p, size_t len)
 {
     int r = sl_frame_append(&g_ct.out, type, call_id, p, len);
     if (r)
         die("queueing output", -r);
-    wake_writer_locked();
 }
 
 static void append_head_locked(struct sl_call *c)
@@ -71,6 +69,29 @@ static void append_head_locked(struct sl_call *c)
     append_locked(SL_FRAME_HEAD, c->id, payload.data, payload.len);
     sl_buf_free(&payload);
     c->head_sent = true;
+}
+
+/* Releases out_mu, waking the writer if it sleeps. The wake-up happens
+ * after the unlock, so the writer does not wake into a held lock. */
+static void out_unlock_and_wake(void)
+{
+    bool wake = g_ct.writer_waiting && g_ct.out.len > 0;
+    if (wake)
+        g_ct.writer_waiting = false;
+    pthread_mutex_unlock(&g_ct.out_mu);
+    if (wake)
+        pthread_cond_signal(&g_ct.writer_cv);
+}
+
+/* Sends one frame of call `c` (NULL: no call), preceded by the call's
+ * response head if `with_head` and it has not gone yet. */
+static void emit(struct sl_call *c, bool with_head, uint8_t type, uint32_t id, const void *p, size_t len)
+{
+    pthread_mutex_lock(&g_ct.out_mu);
+    if (with_head && !c->head_sent)
+        append_head_locked(c);
+    append_locked(type, id, p, len);
+    out_unlock_and_wake();
 }
 
 static int write_all(int fd, const uint8_t *p, size_t n)
@@ -92,16 +113,16 @@ static void *writer_main(void *arg)
 {
     (void)arg;
     sl_buf w = {0};
-    pthread_mutex_lock(&g_ct.mu);
+    pthread_mutex_lock(&g_ct.out_mu);
     for (;;) {
         while (g_ct.out.len == 0) {
             g_ct.writer_waiting = true;
             pthread_cond_broadcast(&g_ct.drained_cv);
-            pthread_cond_wait(&g_ct.writer_cv, &g_ct.mu);
-            g_ct.writer_waiting = false;
+            pthread_cond_wait(&g_ct.writer_cv, &g_ct.out_mu);
         }
+        g_ct.writer_waiting = false;
         sl_buf_swap(&g_ct.out, &w);
-        pthread_mutex_unlock(&g_ct.mu);
+        pthread_mutex_unlock(&g_ct.out_mu);
         int r = write_all(g_ct.fd, w.data, w.len);
         if (r == -EPIPE || r == -ECONNRESET)
             _exit(0); /* the server is gone: so are we */
@@ -110,9 +131,18 @@ static void *writer_main(void *arg)
         w.len = 0;
         if (w.cap > 4 * SL_STREAM_WINDOW)
             sl_buf_free(&w); /* don't keep a huge return value's buffer */
-        pthread_mutex_lock(&g_ct.mu);
+        pthread_mutex_lock(&g_ct.out_mu);
     }
     return NULL;
+}
+
+/* After SHUTDOWN, once the last call has ended: flush and exit. */
+static _Noreturn void exit_when_drained(void)
+{
+    pthread_mutex_lock(&g_ct.out_mu);
+    while (g_ct.out.len > 0 || !g_ct.writer_waiting)
+        pthread_cond_wait(&g_ct.drained_cv, &g_ct.out_mu);
+    _exit(0);
 }
 
 /* ---- calls ---- */
@@ -143,46 +173,39 @@ static void free_call(struct sl_call *c)
     free(c);
 }
 
-/* After SHUTDOWN, the last call to finish flushes the output and exits. */
-static void exit_if_drained_locked(void)
-{
-    if (!g_ct.shutting_down || g_ct.ncalls > 0)
-        return;
-    while (g_ct.out.len > 0 || !g_ct.writer_waiting)
-        pthread_cond_wait(&g_ct.drained_cv, &g_ct.mu);
-    _exit(0);
-}
-
+/* The call leaves the table before its RETURN/ERROR goes out: the server
+ * reuses the slot as soon as it reads that frame. */
 static void finish_call(struct sl_call *c, int rc)
 {
-    char fallback[256];
     pthread_mutex_lock(&g_ct.mu);
+    for (int i = 0; i < g_ct.max_inputs; i++)
+        if (g_ct.calls[i] == c)
+            g_ct.calls[i] = NULL;
+    g_ct.ncalls--;
+    bool last = g_ct.shutting_down && g_ct.ncalls == 0;
+    pthread_mutex_unlock(&g_ct.mu);
+
     if (rc >= 0) {
-        if (!c->head_sent)
-            append_head_locked(c);
-        append_locked(SL_FRAME_RETURN, c->id, c->ret, c->has_ret ? c->ret_len : 0);
+        emit(c, true, SL_FRAME_RETURN, c->id, c->ret, c->has_ret ? c->ret_len : 0);
     } else {
+        char fallback[256];
         const char *msg = c->fail_msg;
         if (!msg) {
             snprintf(fallback, sizeof fallback, "%s returned %d (%s)", g_ct.def->name, rc, sl_strerror(rc));
             msg = fallback;
         }
-        append_locked(SL_FRAME_ERROR, c->id, msg, strlen(msg));
+        emit(c, false, SL_FRAME_ERROR, c->id, msg, strlen(msg));
     }
-    for (int i = 0; i < g_ct.max_inputs; i++)
-        if (g_ct.calls[i] == c)
-            g_ct.calls[i] = NULL;
-    g_ct.ncalls--;
-    exit_if_drained_locked();
-    pthread_mutex_unlock(&g_ct.mu);
     free_call(c);
+    if (last)
+        exit_when_drained();
 }
 
 static void *worker_main(void *arg)
 {
     (void)arg;
-    pthread_mutex_lock(&g_ct.mu);
     for (;;) {
+        pthread_mutex_lock(&g_ct.mu);
         while (!g_ct.queue_head) {
             g_ct.idle_workers++;
             pthread_cond_wait(&g_ct.work_cv, &g_ct.mu);
@@ -195,7 +218,6 @@ static void *worker_main(void *arg)
         g_ct.nqueued--;
         pthread_mutex_unlock(&g_ct.mu);
         finish_call(c, g_ct.def->fn(c));
-        pthread_mutex_lock(&g_ct.mu);
     }
     return NULL;
 }
@@ -215,48 +237,17 @@ static int start_thread(void *(*fn)(void *))
     return -r;
 }
 
-/* Queues a call for a worker, starting one if every worker is busy. */
-static void enqueue_locked(struct sl_call *c)
+static struct sl_call *new_call(uint32_t id, const uint8_t *p, size_t len, const char **why)
 {
-    if (g_ct.queue_tail)
-        g_ct.queue_tail->next_queued = c;
-    else
-        g_ct.queue_head = c;
-    g_ct.queue_tail = c;
-    g_ct.nqueued++;
-    if (g_ct.nqueued > g_ct.idle_workers && g_ct.nworkers < g_ct.max_inputs) {
-        int r = start_thread(worker_main);
-        if (r == 0)
-            g_ct.nworkers++;
-        else if (g_ct.nworkers == 0)
-            die("starting an input thread", -r);
-        /* else: an existing worker takes it when free */
+    struct sl_call *c = calloc(1, sizeof *c);
+    if (!c) {
+        *why = "container out of memory";
+        return NULL;
     }
-    pthread_cond_signal(&g_ct.work_cv);
-}
-
-static void fail_input_locked(uint32_t id, const char *why)
-{
-    append_locked(SL_FRAME_ERROR, id, why, strlen(why));
-}
-
-static void on_input(uint32_t id, const uint8_t *p, size_t len)
-{
-    pthread_mutex_lock(&g_ct.mu);
-    struct sl_call *c = NULL;
-    int slot = -1;
-    for (int i = 0; i < g_ct.max_inputs && slot < 0; i++)
-        if (!g_ct.calls[i])
-            slot = i;
-    if (slot < 0 || g_ct.shutting_down) {
-        fail_input_locked(id, "container has no free input slot");
-        goto out;
-    }
-    c = calloc(1, sizeof *c);
-    if (!c || sl_request_decode(p, len, &c->req)) {
-        fail_input_locked(id, c ? "malformed input frame" : "container out of memory");
+    if (sl_request_decode(p, len, &c->req)) {
+        *why = "malformed input frame";
         free(c);
-        goto out;
+        return NULL;
     }
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -264,22 +255,75 @@ static void on_input(uint32_t id, const uint8_t *p, size_t len)
     pthread_cond_init(&c->cv, &ca);
     pthread_condattr_destroy(&ca);
     c->id = id;
-    c->ct = NULL;
     c->status = 200;
+    return c;
+}
+
+/* Takes a slot and queues the call for a worker. Returns whether a new
+ * worker thread should start; *wake says whether an idle one should. */
+static bool enqueue_locked(struct sl_call *c, int slot, bool *wake)
+{
     g_ct.calls[slot] = c;
     g_ct.ncalls++;
-    enqueue_locked(c);
-out:
+    if (g_ct.queue_tail)
+        g_ct.queue_tail->next_queued = c;
+    else
+        g_ct.queue_head = c;
+    g_ct.queue_tail = c;
+    g_ct.nqueued++;
+    *wake = g_ct.idle_workers > 0;
+    if (g_ct.nqueued > g_ct.idle_workers && g_ct.nworkers < g_ct.max_inputs) {
+        g_ct.nworkers++; /* reserved now, started after the unlock */
+        return true;
+    }
+    return false;
+}
+
+static void on_input(uint32_t id, const uint8_t *p, size_t len)
+{
+    const char *why = NULL;
+    struct sl_call *c = new_call(id, p, len, &why);
+    bool start = false, wake = false;
+    pthread_mutex_lock(&g_ct.mu);
+    int slot = -1;
+    for (int i = 0; i < g_ct.max_inputs && slot < 0; i++)
+        if (!g_ct.calls[i])
+            slot = i;
+    if (c && (slot < 0 || g_ct.shutting_down))
+        why = "container has no free input slot";
+    if (!why)
+        start = enqueue_locked(c, slot, &wake);
     pthread_mutex_unlock(&g_ct.mu);
+    if (why) {
+        if (c)
+            free_call(c);
+        emit(NULL, false, SL_FRAME_ERROR, id, why, strlen(why));
+        return;
+    }
+    if (wake)
+        pthread_cond_signal(&g_ct.work_cv);
+    if (start) {
+        int r = start_thread(worker_main);
+        if (r) {
+            pthread_mutex_lock(&g_ct.mu);
+            int left = --g_ct.nworkers;
+            pthread_mutex_unlock(&g_ct.mu);
+            if (left == 0)
+                die("starting an input thread", -r);
+            /* else: an existing worker takes the call when it is free */
+        }
+    }
 }
 
 static void on_cancel(uint32_t id)
 {
-    pthread_mutex_lock(&g_ct.mu);
+    pthread_mutex_lock(&g_ct.mu); /* keeps c in the table, so alive */
     struct sl_call *c = find_call_locked(id);
     if (c) {
+        pthread_mutex_lock(&g_ct.out_mu);
         c->cancelled = true;
         pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&g_ct.out_mu);
     }
     pthread_mutex_unlock(&g_ct.mu);
 }
@@ -290,11 +334,13 @@ static void on_credit(uint32_t id, const uint8_t *p, size_t len)
     uint32_t bytes = sl_read_u32(&r);
     if (sl_reader_finish(&r))
         die("reading a credit frame", EBADMSG);
-    pthread_mutex_lock(&g_ct.mu);
+    pthread_mutex_lock(&g_ct.mu); /* keeps c in the table, so alive */
     struct sl_call *c = find_call_locked(id);
     if (c) {
+        pthread_mutex_lock(&g_ct.out_mu);
         c->unacked = bytes >= c->unacked ? 0 : c->unacked - bytes;
         pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&g_ct.out_mu);
     }
     pthread_mutex_unlock(&g_ct.mu);
 }
@@ -303,8 +349,10 @@ static void on_shutdown(void)
 {
     pthread_mutex_lock(&g_ct.mu);
     g_ct.shutting_down = true;
-    exit_if_drained_locked();
+    bool idle = g_ct.ncalls == 0;
     pthread_mutex_unlock(&g_ct.mu);
+    if (idle)
+        exit_when_drained();
 }
 
 static void handle_frame(const sl_frame *f)
@@ -340,6 +388,7 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd)
     if (!g_ct.calls)
         die("allocating the call table", ENOMEM);
     pthread_mutex_init(&g_ct.mu, NULL);
+    pthread_mutex_init(&g_ct.out_mu, NULL);
     pthread_cond_init(&g_ct.writer_cv, NULL);
     pthread_cond_init(&g_ct.drained_cv, NULL);
     pthread_cond_init(&g_ct.work_cv, NULL);
@@ -347,9 +396,7 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd)
     if (r)
         die("starting the writer thread", -r);
 
-    pthread_mutex_lock(&g_ct.mu);
-    append_locked(SL_FRAME_READY, 0, NULL, 0);
-    pthread_mutex_unlock(&g_ct.mu);
+    emit(NULL, false, SL_FRAME_READY, 0, NULL, 0);
 
     sl_buf in = {0};
     for (;;) {
@@ -383,18 +430,18 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd)
 
 int sl_rt_yield(struct sl_call *c, const void *data, size_t len)
 {
-    pthread_mutex_lock(&g_ct.mu);
+    pthread_mutex_lock(&g_ct.out_mu);
     while (!c->cancelled && c->unacked > 0 && c->unacked + len > SL_STREAM_WINDOW)
-        pthread_cond_wait(&c->cv, &g_ct.mu);
+        pthread_cond_wait(&c->cv, &g_ct.out_mu);
     if (c->cancelled) {
-        pthread_mutex_unlock(&g_ct.mu);
+        pthread_mutex_unlock(&g_ct.out_mu);
         return SL_ECANCELED;
     }
+    c->unacked += len;
     if (!c->head_sent)
         append_head_locked(c);
     append_locked(SL_FRAME_OUTPUT, c->id, data, len);
-    c->unacked += len;
-    pthread_mutex_unlock(&g_ct.mu);
+    out_unlock_and_wake();
     return 0;
 }
 
@@ -413,20 +460,20 @@ int sl_rt_sleep(struct sl_call *c, double seconds)
             deadline.tv_nsec -= 1000000000L;
         }
     }
-    pthread_mutex_lock(&g_ct.mu);
+    pthread_mutex_lock(&g_ct.out_mu);
     int r = 0;
     while (!c->cancelled && r != ETIMEDOUT)
-        r = pthread_cond_timedwait(&c->cv, &g_ct.mu, &deadline);
+        r = pthread_cond_timedwait(&c->cv, &g_ct.out_mu, &deadline);
     bool cancelled = c->cancelled;
-    pthread_mutex_unlock(&g_ct.mu);
+    pthread_mutex_unlock(&g_ct.out_mu);
     return cancelled ? SL_ECANCELED : 0;
 }
 
 bool sl_rt_cancelled(const struct sl_call *c)
 {
-    pthread_mutex_lock(&g_ct.mu);
+    pthread_mutex_lock(&g_ct.out_mu);
     bool v = c->cancelled;
-    pthread_mutex_unlock(&g_ct.mu);
+    pthread_mutex_unlock(&g_ct.out_mu);
     return v;
 }
 

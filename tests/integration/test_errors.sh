@@ -46,5 +46,9 @@ for proto in --http1.1 --http2-prior-knowledge; do
 done
 
 [ "$(status crash_early 'f["containers_lifecycle"]["lost"]')" -ge 1 ] || fail "crash not counted"
+# the crashed container is replaced: the next call runs in a new one
+[ "$(code "$BASE/crash_early")" = 500 ] && grep -q 'signal 11' "$TMP/body" || fail "no new container after a crash"
+holds crash_early 'f["containers_lifecycle"]["started"] == 2 and f["containers_lifecycle"]["lost"] == 2' ||
+    fail "crash_early: expected 2 containers started and lost"
 [ "$(code "$BASE/headers")" = 201 ] || fail "server stopped serving after the crashes"
 pass "the server keeps serving after crashes"
