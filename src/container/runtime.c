@@ -23,9 +23,11 @@ typedef struct sl_container {
     /* Output, and each call's flow state (cancelled, unacked, head_sent),
      * under out_mu: a yield takes this one lock. */
     pthread_mutex_t out_mu;
-    sl_buf out;                /* frames waiting for the writer */
+    sl_buf out;                /* frames waiting to be written */
+    sl_buf spare;              /* an empty buffer with capacity, for direct writes */
+    bool writing;              /* a thread is writing (the writer or a direct one) */
     pthread_cond_t writer_cv;  /* out became non-empty */
-    pthread_cond_t drained_cv; /* the writer found out empty */
+    pthread_cond_t drained_cv; /* out is empty and nobody writes */
     bool writer_waiting;
     /* Calls and workers, under mu. Lock order: mu, then out_mu. */
     pthread_mutex_t mu;
@@ -75,7 +77,7 @@ static void append_head_locked(struct sl_call *c)
  * after the unlock, so the writer does not wake into a held lock. */
 static void out_unlock_and_wake(void)
 {
-    bool wake = g_ct.writer_waiting && g_ct.out.len > 0;
+    bool wake = g_ct.writer_waiting && g_ct.out.len > 0 && !g_ct.writing;
     if (wake)
         g_ct.writer_waiting = false;
     pthread_mutex_unlock(&g_ct.out_mu);
@@ -109,39 +111,83 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
+static void write_or_exit(const sl_buf *w)
+{
+    int r = write_all(g_ct.fd, w->data, w->len);
+    if (r == -EPIPE || r == -ECONNRESET)
+        _exit(0); /* the server is gone: so are we */
+    if (r)
+        die("writing to the server", -r);
+}
+
+/* A write just finished (out_mu held): tell whoever waits on it. */
+static void write_done_locked(void)
+{
+    g_ct.writing = false;
+    if (g_ct.out.len == 0)
+        pthread_cond_broadcast(&g_ct.drained_cv);
+}
+
+/* The writer thread sends output that piles up while it writes, so a burst
+ * of yields costs one write(). */
 static void *writer_main(void *arg)
 {
     (void)arg;
     sl_buf w = {0};
     pthread_mutex_lock(&g_ct.out_mu);
     for (;;) {
-        while (g_ct.out.len == 0) {
+        while (g_ct.out.len == 0 || g_ct.writing) {
             g_ct.writer_waiting = true;
-            pthread_cond_broadcast(&g_ct.drained_cv);
             pthread_cond_wait(&g_ct.writer_cv, &g_ct.out_mu);
         }
         g_ct.writer_waiting = false;
+        g_ct.writing = true;
         sl_buf_swap(&g_ct.out, &w);
         pthread_mutex_unlock(&g_ct.out_mu);
-        int r = write_all(g_ct.fd, w.data, w.len);
-        if (r == -EPIPE || r == -ECONNRESET)
-            _exit(0); /* the server is gone: so are we */
-        if (r)
-            die("writing to the server", -r);
+        write_or_exit(&w);
         w.len = 0;
         if (w.cap > 4 * SL_STREAM_WINDOW)
             sl_buf_free(&w); /* don't keep a huge return value's buffer */
         pthread_mutex_lock(&g_ct.out_mu);
+        write_done_locked();
     }
     return NULL;
+}
+
+/* Ends a call's output (RETURN or ERROR, out_mu held, released here). If
+ * nobody is writing, this thread writes at once instead of waking the
+ * writer: a request/response call then costs no thread wake-up to send. */
+static void flush_now_locked(void)
+{
+    if (g_ct.writing) {
+        out_unlock_and_wake();
+        return;
+    }
+    g_ct.writing = true;
+    sl_buf w = g_ct.spare;
+    g_ct.spare = (sl_buf){0};
+    sl_buf_swap(&g_ct.out, &w);
+    pthread_mutex_unlock(&g_ct.out_mu);
+    write_or_exit(&w);
+    w.len = 0;
+    pthread_mutex_lock(&g_ct.out_mu);
+    if (!g_ct.spare.data && w.cap <= 4 * SL_STREAM_WINDOW)
+        g_ct.spare = w;
+    else
+        sl_buf_free(&w);
+    write_done_locked();
+    out_unlock_and_wake(); /* output that came meanwhile goes to the writer */
 }
 
 /* After SHUTDOWN, once the last call has ended: flush and exit. */
 static _Noreturn void exit_when_drained(void)
 {
     pthread_mutex_lock(&g_ct.out_mu);
-    while (g_ct.out.len > 0 || !g_ct.writer_waiting)
+    while (g_ct.out.len > 0 || g_ct.writing) {
+        if (g_ct.writer_waiting && !g_ct.writing)
+            pthread_cond_signal(&g_ct.writer_cv);
         pthread_cond_wait(&g_ct.drained_cv, &g_ct.out_mu);
+    }
     _exit(0);
 }
 
@@ -185,17 +231,21 @@ static void finish_call(struct sl_call *c, int rc)
     bool last = g_ct.shutting_down && g_ct.ncalls == 0;
     pthread_mutex_unlock(&g_ct.mu);
 
-    if (rc >= 0) {
-        emit(c, true, SL_FRAME_RETURN, c->id, c->ret, c->has_ret ? c->ret_len : 0);
-    } else {
-        char fallback[256];
-        const char *msg = c->fail_msg;
-        if (!msg) {
-            snprintf(fallback, sizeof fallback, "%s returned %d (%s)", g_ct.def->name, rc, sl_strerror(rc));
-            msg = fallback;
-        }
-        emit(c, false, SL_FRAME_ERROR, c->id, msg, strlen(msg));
+    char fallback[256];
+    const char *msg = c->fail_msg;
+    if (rc < 0 && !msg) {
+        snprintf(fallback, sizeof fallback, "%s returned %d (%s)", g_ct.def->name, rc, sl_strerror(rc));
+        msg = fallback;
     }
+    pthread_mutex_lock(&g_ct.out_mu);
+    if (rc >= 0) {
+        if (!c->head_sent)
+            append_head_locked(c);
+        append_locked(SL_FRAME_RETURN, c->id, c->ret, c->has_ret ? c->ret_len : 0);
+    } else {
+        append_locked(SL_FRAME_ERROR, c->id, msg, strlen(msg));
+    }
+    flush_now_locked();
     free_call(c);
     if (last)
         exit_when_drained();
