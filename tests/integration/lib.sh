@@ -10,11 +10,20 @@ SERVER_PID=
 PY=/usr/bin/python3
 
 cleanup() {
+    local rc=$?
     if [ -n "$SERVER_PID" ]; then
         kill "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
+        # Under SAN=1 a sanitizer report from the server, the zygote or a
+        # container fails the test, even if what the client saw was right.
+        if grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$TMP/server.err" 2>/dev/null; then
+            echo "FAIL: sanitizer report:" >&2
+            grep -A30 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$TMP/server.err" | head -60 >&2
+            rc=1
+        fi
     fi
     rm -rf "$TMP"
+    exit $rc
 }
 trap cleanup EXIT
 
