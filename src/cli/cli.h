@@ -12,4 +12,7 @@ int sl_compile_app(const char *src, char *so, size_t n);
 /* Removes what sl_compile_app made. */
 void sl_compile_cleanup(const char *so);
 
+/* `sluice status ARGS...` (argv after "status"); returns the exit code. */
+int sl_status_main(int argc, char **argv);
+
 #endif

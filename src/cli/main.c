@@ -2,6 +2,7 @@
  * main.c: the `sluice` command.
  *
  *   sluice serve APP.c|APP.so [options]   serve the app's web endpoints
+ *   sluice status [--host H] [--port N] [--json]   a running server's state
  *
  * The same binary is re-executed as the zygote (`sluice __zygote APP.so`,
  * internal), so the app's code never loads into the server process.
@@ -18,6 +19,7 @@ static void usage(FILE *to)
 {
     fprintf(to,
             "usage: sluice serve APP.c|APP.so [options]\n"
+            "       sluice status [--host H] [--port N] [--json]\n"
             "\n"
             "Compiles APP.c (or takes a built APP.so), serves each SL_WEB_ENDPOINT at\n"
             "http://HOST:PORT/<name>, and prints the URLs.\n"
@@ -31,7 +33,10 @@ static void usage(FILE *to)
             "                      it is dropped and its call cancelled (default 30)\n"
             "  --cancel-grace S    seconds a cancelled call may keep running before\n"
             "                      its container is killed (default 5)\n"
-            "  --quiet             no log line per cancelled or failed call\n");
+            "  --quiet             no log line per cancelled or failed call\n"
+            "\n"
+            "sluice status prints the functions and containers of a running server\n"
+            "(default 127.0.0.1:8000); --json prints its status document instead.\n");
 }
 
 static int parse_seconds(const char *opt, const char *v, double *out)
@@ -124,6 +129,8 @@ int main(int argc, char **argv)
         return sl_zygote_main(argv[2], 3);
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return cmd_serve(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "status") == 0)
+        return sl_status_main(argc - 2, argv + 2);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
         usage(stdout);
         return 0;
