@@ -57,7 +57,8 @@ extern "C" {
 #define SL_ENOENT     (-ENOENT)      /* no such query parameter, header or function */
 #define SL_EPIPE      (-EPIPE)       /* the server connection is gone */
 #define SL_EMSGSIZE   (-EMSGSIZE)    /* one yield or return larger than SL_MAX_MESSAGE */
-#define SL_EFAILED    (-1000)        /* the function reported failure (sl_fail) */
+#define SL_ETIMEDOUT  (-ETIMEDOUT)   /* a wait ran out of time */
+#define SL_EFAILED    (-1000)        /* a function failed (sl_fail, a crash, a timeout) */
 
 /* The largest single yield or return value, in bytes. Larger data is simply
  * yielded in several pieces. */
@@ -87,10 +88,38 @@ typedef struct sl_function_opts {
     const char *method;         /* "GET" (default), "POST", ... or "*" for any */
 
     /* Concurrency and autoscaling (see the policy at the top). */
-    int max_inputs;             /* inputs in flight per container; default 100 */
+    int max_inputs;             /* inputs in flight per container; default 100,
+                                   or 1 for a GPU function (one input per GPU) */
     int min_containers;         /* kept warm even when idle; default 0 */
     int max_containers;         /* hard cap; default 100 */
+    int buffer_containers;      /* while the function is busy, this many idle
+                                   containers are kept ready beyond demand;
+                                   default 0 */
     double scaledown_window;    /* seconds an idle container lives; default 60 */
+
+    /* GPUs: "any", a model ("H100"), or a model and count ("A100:2", "any:2").
+     * Each container gets its devices exclusively, named in its
+     * CUDA_VISIBLE_DEVICES; a container waits for free devices. The server's
+     * inventory comes from nvidia-smi, or is declared with SLUICE_GPUS
+     * (e.g. SLUICE_GPUS=H100:2 or fake:1); a request it can never meet
+     * stops `sluice serve` with an error. Default: none. */
+    const char *gpu;
+
+    /* Failures. */
+    double timeout;             /* seconds one call may run before it is
+                                   cancelled and fails with a timeout error;
+                                   default 0: no limit (streams may run on) */
+    int retries;                /* times an input is run again when its
+                                   container dies under it, with backoff
+                                   (0.5 s, then doubling), if nothing of it
+                                   reached its caller yet; default 0 */
+
+    /* Lifecycle hooks, run in the container. `enter` runs once when a
+     * container starts, before its first input (load a model here); a
+     * non-zero return fails the start. `exit` runs once when it shuts down
+     * (scale-down or server exit). */
+    int (*enter)(void);
+    void (*exit)(void);
 } sl_function_opts;
 
 /* What the macros register; internal layout, do not use directly. */
@@ -184,6 +213,86 @@ const void *sl_body(const sl_call *c, size_t *len);
 int sl_set_status(sl_call *c, int status);
 int sl_set_content_type(sl_call *c, const char *content_type);
 int sl_set_header(sl_call *c, const char *name, const char *value);
+
+/* ---- calling other functions ------------------------------------------
+ *
+ * A function can run another one, in that function's own containers (its
+ * own pool, possibly on a GPU), always through the server's scheduler. The
+ * seed's second example, a GPU generator streamed through a CPU endpoint:
+ *
+ *     static int fake_video_render(sl_call *c) {
+ *         for (int i = 0; i < 10; i++) {
+ *             if (sl_yieldf(c, "data: finished processing some data from GPU %d\n\n", i) < 0)
+ *                 return 0;
+ *             sl_sleep(c, 1.0);
+ *         }
+ *         return 0;
+ *     }
+ *     SL_FUNCTION(fake_video_render, .gpu = "any");
+ *
+ *     static int hook(sl_call *c) {
+ *         return sl_respond(c, sl_spawn(c, "fake_video_render", NULL, 0));
+ *     }
+ *     SL_WEB_ENDPOINT(hook, .content_type = "text/event-stream");
+ *
+ * Flow control runs end to end: a callee yields at most about 256 KiB
+ * ahead of what its caller has taken with sl_next. Cancellation too: when
+ * a call is cancelled (its client left), every call it made is cancelled,
+ * and so on down the tree; a caller that returns cancels what it left open.
+ */
+
+/* A call this call made (sl_spawn). Opaque; owned by the calling function's
+ * call: closed by sl_close, or automatically when the caller returns. */
+typedef struct sl_handle sl_handle;
+
+/* Wait without a time limit (the `timeout` of sl_next and sl_wait). */
+#define SL_FOREVER (-1.0)
+
+/* Starts function `fn` with `len` argument bytes (the callee reads them with
+ * sl_arg) and returns at once. Returns NULL only when out of memory: every
+ * other failure (no such function, the callee crashed...) is reported by
+ * sl_next / sl_wait on the handle. The handle also iterates the callee's
+ * outputs when it is a generator (the seed's `.remote()` of a generator). */
+sl_handle *sl_spawn(sl_call *c, const char *fn, const void *arg, size_t len);
+
+/* The callee's next output. Returns 1 and sets *data, *len (valid until the
+ * next sl_next/sl_wait/sl_close on this handle); 0 when the callee has
+ * returned (its return value: sl_wait); or a negative code:
+ *   SL_EFAILED     the callee failed or crashed: sl_handle_error says why
+ *   SL_ECANCELED   this call, or the handle, was cancelled
+ *   SL_ETIMEDOUT   nothing came within `timeout` seconds (the handle stays
+ *                  usable); SL_FOREVER waits without limit */
+int sl_next(sl_handle *h, const void **data, size_t *len, double timeout);
+
+/* Waits for the callee to return, passing over any outputs. Returns 0 and
+ * sets *data, *len to the return value (valid as for sl_next), or a negative
+ * code as sl_next. */
+int sl_wait(sl_handle *h, const void **data, size_t *len, double timeout);
+
+/* Cancels the callee (it sees SL_ECANCELED in its yields and sleeps). */
+int sl_cancel(sl_handle *h);
+
+/* Why the callee failed, or NULL. Valid until sl_close. */
+const char *sl_handle_error(const sl_handle *h);
+
+/* Cancels the callee if it still runs, and frees the handle. */
+void sl_close(sl_handle *h);
+
+/* Runs `fn` and waits for its return value: sl_spawn + sl_wait + a copy
+ * of the value, kept until your function returns. 0 or a negative code
+ * (see sl_next); *out and *out_len may be NULL if the value is not wanted. */
+int sl_remote(sl_call *c, const char *fn, const void *arg, size_t len, const void **out, size_t *out_len);
+
+/* Makes handle `h`'s callee this call's response: each of its outputs is
+ * yielded as it arrives, its return value becomes the body if it yielded
+ * nothing, and its failure becomes this call's (with the reason). Closes `h`
+ * and returns what the function should return:
+ *     return sl_respond(c, sl_spawn(c, "render", NULL, 0)); */
+int sl_respond(sl_call *c, sl_handle *h);
+
+/* The argument bytes this call was given (sl_spawn/sl_remote's `arg`; for
+ * an HTTP request, its body, as sl_body). */
+const void *sl_arg(const sl_call *c, size_t *len);
 
 /* ---- what clients see --------------------------------------------------
  *

@@ -244,6 +244,11 @@ const void *sl_body(const sl_call *c, size_t *len)
     return c->req->body;
 }
 
+const void *sl_arg(const sl_call *c, size_t *len)
+{
+    return sl_body(c, len);
+}
+
 /* ---- the response head ---- */
 
 static bool is_token(const char *s)

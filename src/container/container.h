@@ -68,6 +68,48 @@ struct sl_call {
     struct sl_call *next_queued;
 };
 
+/* An output a handle received, waiting for sl_next. */
+typedef struct sl_item {
+    struct sl_item *next;
+    size_t len;
+    unsigned char data[];
+} sl_item;
+
+/* A call this call made (handles.c). Under the output lock. */
+struct sl_handle {
+    uint32_t id;               /* unique in this container */
+    struct sl_call *owner;
+    sl_item *head, *tail;      /* outputs received, not yet taken */
+    sl_item *taken;            /* what the last sl_next returned */
+    bool done, failed, cancelled;
+    char *error;               /* owned */
+    char *ret;                 /* owned: the return value */
+    size_t ret_len;
+    struct sl_handle *next;    /* in the container's handle list */
+};
+
+/* ---- runtime.c, for handles.c ---- */
+
+/* The output lock: output, call flow state and handles are under it. */
+void sl_rt_lock(void);
+/* Releases it, waking the writer if output is waiting. */
+void sl_rt_unlock(void);
+/* Queues a frame for the server (lock held). */
+void sl_rt_append_locked(uint8_t type, uint32_t id, const void *p, size_t len);
+/* Waits on the call's condition (lock held) until signalled or the
+ * deadline (NULL: none) passes. 0 or SL_ETIMEDOUT. */
+int sl_rt_wait_locked(struct sl_call *c, const struct timespec *deadline);
+/* The CLOCK_MONOTONIC time `seconds` from now. */
+void sl_rt_deadline(double seconds, struct timespec *out);
+
+/* ---- handles.c ---- */
+
+/* A CALL_OUTPUT / CALL_RETURN / CALL_ERROR frame (reader thread). */
+void sl_handles_on_frame(uint8_t type, uint32_t id, const uint8_t *p, size_t len);
+/* Frees every handle `c` still holds (lock held): it is ending, and the
+ * server cancels what those handles still run. */
+void sl_handles_release_locked(struct sl_call *c);
+
 /* Called by api.c. Each takes ct->mu itself. */
 int sl_rt_yield(struct sl_call *c, const void *data, size_t len);
 int sl_rt_sleep(struct sl_call *c, double seconds);

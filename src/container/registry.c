@@ -43,10 +43,14 @@ void sl_registry_info(unsigned i, sl_fninfo *out)
     out->is_web = d->is_web ? 1 : 0;
     out->content_type = or_default(o->content_type, SL_DEFAULT_CONTENT_TYPE);
     out->method = or_default(o->method, SL_DEFAULT_METHOD);
-    out->max_inputs = o->max_inputs ? o->max_inputs : SL_DEFAULT_MAX_INPUTS;
+    out->gpu = or_default(o->gpu, "");
+    out->max_inputs = o->max_inputs ? o->max_inputs : *out->gpu ? 1 : SL_DEFAULT_MAX_INPUTS;
     out->min_containers = o->min_containers;
     out->max_containers = o->max_containers ? o->max_containers : SL_DEFAULT_MAX_CONTAINERS;
+    out->buffer_containers = o->buffer_containers;
     out->scaledown_window = o->scaledown_window > 0 ? o->scaledown_window : SL_DEFAULT_SCALEDOWN_WINDOW;
+    out->timeout = o->timeout;
+    out->retries = o->retries;
 }
 
 static int check_function(unsigned i)
@@ -70,6 +74,11 @@ static int check_function(unsigned i)
           "min_containers must be 0..max_containers (got %d)", f.min_containers);
     CHECK(strchr(f.content_type, '\n') == NULL && strchr(f.content_type, '\r') == NULL,
           "content_type has a line break");
+    CHECK(f.buffer_containers >= 0 && f.buffer_containers <= f.max_containers,
+          "buffer_containers must be 0..max_containers (got %d)", f.buffer_containers);
+    CHECK(f.timeout >= 0 && f.timeout <= 1e7, "timeout must be 0 (none) or seconds up to 1e7 (got %g)", f.timeout);
+    CHECK(f.retries >= 0 && f.retries <= 100, "retries must be 0..100 (got %d)", f.retries);
+    CHECK(f.scaledown_window <= 1e7, "scaledown_window is too large (%g)", f.scaledown_window);
     for (unsigned j = 0; j < i; j++)
         CHECK(strcmp(g_defs[j]->name, f.name) != 0, "declared twice");
 #undef CHECK

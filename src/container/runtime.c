@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +180,16 @@ static void flush_now_locked(void)
     out_unlock_and_wake(); /* output that came meanwhile goes to the writer */
 }
 
+/* Runs the function's exit hook, once, and ends the container. */
+static _Noreturn void exit_container(int code)
+{
+    static atomic_flag ran = ATOMIC_FLAG_INIT;
+    if (!atomic_flag_test_and_set(&ran) && g_ct.def && g_ct.def->opts->exit)
+        g_ct.def->opts->exit();
+    fflush(NULL);
+    _exit(code);
+}
+
 /* After SHUTDOWN, once the last call has ended: flush and exit. */
 static _Noreturn void exit_when_drained(void)
 {
@@ -188,7 +199,8 @@ static _Noreturn void exit_when_drained(void)
             pthread_cond_signal(&g_ct.writer_cv);
         pthread_cond_wait(&g_ct.drained_cv, &g_ct.out_mu);
     }
-    _exit(0);
+    pthread_mutex_unlock(&g_ct.out_mu);
+    exit_container(0);
 }
 
 /* ---- calls ---- */
@@ -238,6 +250,7 @@ static void finish_call(struct sl_call *c, int rc)
         msg = fallback;
     }
     pthread_mutex_lock(&g_ct.out_mu);
+    sl_handles_release_locked(c);
     if (rc >= 0) {
         if (!c->head_sent)
             append_head_locked(c);
@@ -420,6 +433,11 @@ static void handle_frame(const sl_frame *f)
     case SL_FRAME_SHUTDOWN:
         on_shutdown();
         break;
+    case SL_FRAME_CALL_OUTPUT:
+    case SL_FRAME_CALL_RETURN:
+    case SL_FRAME_CALL_ERROR:
+        sl_handles_on_frame(f->type, f->call_id, f->payload, f->len);
+        break;
     default:
         die("unexpected frame from the server", EBADMSG);
     }
@@ -446,6 +464,13 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd)
     if (r)
         die("starting the writer thread", -r);
 
+    if (g_ct.def->opts->enter) {
+        int rc = g_ct.def->opts->enter();
+        if (rc != 0) {
+            fprintf(stderr, "sluice: container %d (%s): enter hook failed (%d)\n", (int)getpid(), g_ct.def->name, rc);
+            _exit(3);
+        }
+    }
     emit(NULL, false, SL_FRAME_READY, 0, NULL, 0);
 
     sl_buf in = {0};
@@ -454,12 +479,12 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd)
             die("reading from the server", ENOMEM);
         ssize_t n = read(fd, in.data + in.len, in.cap - in.len);
         if (n == 0)
-            _exit(0); /* the server closed our socket: it is gone or let us go */
+            exit_container(0); /* the server closed our socket: it is gone or let us go */
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == ECONNRESET)
-                _exit(0);
+                exit_container(0);
             die("reading from the server", errno);
         }
         in.len += (size_t)n;
@@ -495,28 +520,55 @@ int sl_rt_yield(struct sl_call *c, const void *data, size_t len)
     return 0;
 }
 
-int sl_rt_sleep(struct sl_call *c, double seconds)
+void sl_rt_deadline(double seconds, struct timespec *out)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    clock_gettime(CLOCK_MONOTONIC, out);
     if (seconds > 1e9)
         seconds = 1e9; /* ~31 years: keeps time_t arithmetic in range */
     if (seconds > 0) {
         double whole = (double)(time_t)seconds;
-        deadline.tv_sec += (time_t)seconds;
-        deadline.tv_nsec += (long)((seconds - whole) * 1e9);
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
+        out->tv_sec += (time_t)seconds;
+        out->tv_nsec += (long)((seconds - whole) * 1e9);
+        if (out->tv_nsec >= 1000000000L) {
+            out->tv_sec++;
+            out->tv_nsec -= 1000000000L;
         }
     }
+}
+
+int sl_rt_wait_locked(struct sl_call *c, const struct timespec *deadline)
+{
+    if (!deadline)
+        return pthread_cond_wait(&c->cv, &g_ct.out_mu) == 0 ? 0 : SL_EINVAL;
+    return pthread_cond_timedwait(&c->cv, &g_ct.out_mu, deadline) == ETIMEDOUT ? SL_ETIMEDOUT : 0;
+}
+
+int sl_rt_sleep(struct sl_call *c, double seconds)
+{
+    struct timespec deadline;
+    sl_rt_deadline(seconds, &deadline);
     pthread_mutex_lock(&g_ct.out_mu);
     int r = 0;
-    while (!c->cancelled && r != ETIMEDOUT)
-        r = pthread_cond_timedwait(&c->cv, &g_ct.out_mu, &deadline);
+    while (!c->cancelled && r != SL_ETIMEDOUT)
+        r = sl_rt_wait_locked(c, &deadline);
     bool cancelled = c->cancelled;
     pthread_mutex_unlock(&g_ct.out_mu);
     return cancelled ? SL_ECANCELED : 0;
+}
+
+void sl_rt_lock(void)
+{
+    pthread_mutex_lock(&g_ct.out_mu);
+}
+
+void sl_rt_unlock(void)
+{
+    out_unlock_and_wake();
+}
+
+void sl_rt_append_locked(uint8_t type, uint32_t id, const void *p, size_t len)
+{
+    append_locked(type, id, p, len);
 }
 
 bool sl_rt_cancelled(const struct sl_call *c)

@@ -92,7 +92,17 @@ static int send_functable(void)
     return r;
 }
 
-static void spawn_container(uint32_t container_id, uint32_t fn_index)
+/* Sets the child's GPUs: exactly its own (none for a CPU container), in
+ * nvidia-smi's (PCI) order, which is how the server numbered them. */
+static void set_gpu_env(const char *gpus, uint32_t len)
+{
+    char visible[256];
+    snprintf(visible, sizeof visible, "%.*s", (int)len, gpus);
+    setenv("CUDA_VISIBLE_DEVICES", visible, 1);
+    setenv("CUDA_DEVICE_ORDER", "PCI_BUS_ID", 1);
+}
+
+static void spawn_container(uint32_t container_id, uint32_t fn_index, const char *gpus, uint32_t gpus_len)
 {
     int sv[2];
     if (fn_index >= sl_registry_count()) {
@@ -119,6 +129,7 @@ static void spawn_container(uint32_t container_id, uint32_t fn_index)
         close(g_ctl);
         close(g_sigfd);
         close(sv[0]);
+        set_gpu_env(gpus, gpus_len);
         sl_container_main(fn_index, sv[1]);
     }
     close(sv[1]);
@@ -157,12 +168,13 @@ static int read_control(sl_buf *in)
     long k;
     while ((k = sl_frame_parse(in->data + off, in->len - off, &f)) > 0) {
         off += (size_t)k;
-        uint32_t cid, fn;
-        if (f.type != SL_FRAME_SPAWN || sl_pair_decode(f.payload, f.len, &cid, &fn)) {
+        uint32_t cid, fn, gpus_len;
+        const char *gpus;
+        if (f.type != SL_FRAME_SPAWN || sl_spawnreq_decode(f.payload, f.len, &cid, &fn, &gpus, &gpus_len)) {
             fprintf(stderr, "sluice: zygote: unexpected frame %u from the server\n", f.type);
             return -1;
         }
-        spawn_container(cid, fn);
+        spawn_container(cid, fn, gpus, gpus_len);
     }
     sl_buf_consume(in, off);
     return k < 0 ? -1 : 0;

@@ -28,18 +28,24 @@ typedef enum sl_frame_type {
     SL_FRAME_SPAWN_FAILED = 3, /* u32 container id, i32 -errno */
     SL_FRAME_EXITED = 4,    /* u32 pid, i32 wait status */
     /* server -> zygote */
-    SL_FRAME_SPAWN = 5,     /* u32 container id, u32 function index */
+    SL_FRAME_SPAWN = 5,     /* u32 container id, u32 function index, str GPUs */
     /* container -> server */
     SL_FRAME_READY = 10,    /* the container takes inputs now */
     SL_FRAME_HEAD = 11,     /* response status and headers (sl_head codec) */
     SL_FRAME_OUTPUT = 12,   /* one yield: raw bytes */
     SL_FRAME_RETURN = 13,   /* success, the return value as raw bytes; ends the call */
     SL_FRAME_ERROR = 14,    /* failure, a UTF-8 reason; ends the call */
+    SL_FRAME_CALL = 15,     /* call id = a new handle: run a function (sl_callreq codec) */
+    SL_FRAME_CALL_CREDIT = 16, /* u32 bytes of the handle's outputs consumed */
+    SL_FRAME_CALL_CANCEL = 17, /* the caller gave up on the handle */
     /* server -> container */
     SL_FRAME_INPUT = 20,    /* a new call (sl_request codec) */
     SL_FRAME_CANCEL = 21,   /* stop the call: the client is gone */
     SL_FRAME_CREDIT = 22,   /* u32 bytes: the client took this much output */
     SL_FRAME_SHUTDOWN = 23, /* finish in-flight inputs, then exit */
+    SL_FRAME_CALL_OUTPUT = 24, /* call id = handle: one output of the callee */
+    SL_FRAME_CALL_RETURN = 25, /* the callee's return value; ends the handle */
+    SL_FRAME_CALL_ERROR = 26,  /* why the callee failed; ends the handle */
 } sl_frame_type;
 
 typedef struct sl_frame {

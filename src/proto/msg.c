@@ -216,7 +216,15 @@ int sl_functable_encode(sl_buf *b, const sl_functable *t)
         if (!r)
             r = sl_write_i32(b, f->max_containers);
         if (!r)
+            r = sl_write_i32(b, f->buffer_containers);
+        if (!r)
             r = sl_write_f64(b, f->scaledown_window);
+        if (!r)
+            r = sl_write_cstr(b, f->gpu);
+        if (!r)
+            r = sl_write_f64(b, f->timeout);
+        if (!r)
+            r = sl_write_i32(b, f->retries);
     }
     return r;
 }
@@ -235,7 +243,11 @@ static int walk_functable(sl_reader r, arena *a, sl_functable *out)
         f.max_inputs = sl_read_i32(&r);
         f.min_containers = sl_read_i32(&r);
         f.max_containers = sl_read_i32(&r);
+        f.buffer_containers = sl_read_i32(&r);
         f.scaledown_window = sl_read_f64(&r);
+        f.gpu = copy_str(&r, a, NULL);
+        f.timeout = sl_read_f64(&r);
+        f.retries = sl_read_i32(&r);
         if (r.err)
             return -EBADMSG;
         if (out)
@@ -261,6 +273,63 @@ int sl_functable_decode(const void *p, size_t len, sl_functable **out)
     walk_functable(sl_reader_init(p, len), &a, t);
     *out = t;
     return 0;
+}
+
+/* ---- calls between functions ---- */
+
+int sl_callreq_encode(sl_buf *b, const sl_callreq *c)
+{
+    int r = sl_write_u32(b, c->parent);
+    if (!r)
+        r = sl_write_cstr(b, c->fn);
+    if (!r)
+        r = sl_write_str(b, c->arg ? c->arg : "", c->arg_len);
+    return r;
+}
+
+static int walk_callreq(sl_reader r, arena *a, sl_callreq *out)
+{
+    sl_callreq c;
+    c.parent = sl_read_u32(&r);
+    c.fn = copy_str(&r, a, NULL);
+    c.arg = copy_str(&r, a, &c.arg_len);
+    if (!c.fn || !c.arg || sl_reader_finish(&r))
+        return -EBADMSG;
+    if (out)
+        *out = c;
+    return 0;
+}
+
+int sl_callreq_decode(const void *p, size_t len, sl_callreq **out)
+{
+    arena a = {NULL, 0};
+    int r = walk_callreq(sl_reader_init(p, len), &a, NULL);
+    if (r < 0)
+        return r;
+    sl_callreq *c = alloc_block(sizeof *c, 0, 1, a.need, &a.next);
+    if (!c)
+        return -ENOMEM;
+    walk_callreq(sl_reader_init(p, len), &a, c);
+    *out = c;
+    return 0;
+}
+
+/* ---- spawn requests ---- */
+
+int sl_spawnreq_encode(sl_buf *b, uint32_t container_id, uint32_t fn_index, const char *gpus)
+{
+    int r = sl_pair_encode(b, container_id, fn_index);
+    return r ? r : sl_write_cstr(b, gpus);
+}
+
+int sl_spawnreq_decode(const void *p, size_t len, uint32_t *container_id, uint32_t *fn_index, const char **gpus,
+                       uint32_t *gpus_len)
+{
+    sl_reader r = sl_reader_init(p, len);
+    *container_id = sl_read_u32(&r);
+    *fn_index = sl_read_u32(&r);
+    *gpus = sl_read_str(&r, gpus_len);
+    return sl_reader_finish(&r);
 }
 
 /* ---- pairs ---- */

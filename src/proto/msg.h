@@ -45,8 +45,11 @@ typedef struct sl_fninfo {
     const char *name;
     uint32_t is_web;
     const char *content_type, *method; /* "" when unset */
-    int32_t max_inputs, min_containers, max_containers;
+    int32_t max_inputs, min_containers, max_containers, buffer_containers;
     double scaledown_window;
+    const char *gpu;                   /* "" when none */
+    double timeout;                    /* 0: none */
+    int32_t retries;
 } sl_fninfo;
 
 typedef struct sl_functable {
@@ -74,6 +77,23 @@ int sl_head_decode(const void *p, size_t len, sl_head **out);
 
 int sl_functable_encode(sl_buf *b, const sl_functable *t);
 int sl_functable_decode(const void *p, size_t len, sl_functable **out);
+
+/* A function calling another (the CALL payload). */
+typedef struct sl_callreq {
+    uint32_t parent;       /* the caller's own call id */
+    const char *fn;        /* the function to run */
+    const char *arg;       /* argument bytes (NUL-terminated copy; arg_len excludes it) */
+    uint32_t arg_len;
+} sl_callreq;
+
+int sl_callreq_encode(sl_buf *b, const sl_callreq *c);
+int sl_callreq_decode(const void *p, size_t len, sl_callreq **out);
+
+/* The server asking the zygote for a container (the SPAWN payload). */
+int sl_spawnreq_encode(sl_buf *b, uint32_t container_id, uint32_t fn_index, const char *gpus);
+/* *gpus points into the payload (gpus_len bytes, not NUL-terminated). */
+int sl_spawnreq_decode(const void *p, size_t len, uint32_t *container_id, uint32_t *fn_index, const char **gpus,
+                       uint32_t *gpus_len);
 
 /* Two 32-bit fields: SPAWN, SPAWNED, SPAWN_FAILED, EXITED, CREDIT use them. */
 int sl_pair_encode(sl_buf *b, uint32_t a, uint32_t c);

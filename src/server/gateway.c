@@ -94,7 +94,7 @@ static void calls_remove(uint32_t id)
 
 /* ---- stream lifetime ---- */
 
-static void mark_dirty(sl_stream *s)
+void sl_stream_mark_dirty(sl_stream *s)
 {
     if (!sl_list_linked(&s->dirty_link))
         sl_list_push(&g_dirty, &s->dirty_link);
@@ -110,6 +110,8 @@ static void stream_maybe_free(sl_stream *s)
     sl_list_remove(&s->all_link);
     if (sl_list_linked(&s->dirty_link))
         sl_list_remove(&s->dirty_link);
+    sl_calls_unlink(s);
+    sl_buf_free(&s->arg);
     sl_buf_free(&s->pending);
     sl_buf_free(&s->inflight);
     free(s->head);
@@ -129,32 +131,52 @@ static h2o_req_t *detach(sl_stream *s)
     return req;
 }
 
-/* Cancels the call: the client left, or we gave up on it. A queued call
- * simply leaves the queue; a running one is told to stop, and the stream
- * lives on until its container ends the call. */
-static void cancel_call(sl_stream *s, const char *why)
+/* Stops the call: a queued call simply leaves the queue; a running one is
+ * told to stop and lives on until its container ends it. Every call it
+ * made is cancelled too. Frees nothing (the flush does): safe in loops. */
+static void stop_call(sl_stream *s, const char *why)
 {
-    if (s->done || s->cancelled)
-        return;
     s->cancelled = true;
-    s->fn->calls_cancelled++;
-    if (!sl_cfg.quiet)
-        sl_log("call %08x to %s cancelled: %s", s->call_id, s->fn->info.name, why);
     if (!s->ct) {
         sl_pool_unqueue(s);
         s->done = s->failed = true;
-        s->error = strdup(why);
-        if (s->req)
-            mark_dirty(s);
+        if (!s->error)
+            s->error = strdup(why);
     } else {
         sl_pool_send_cancel(s);
         s->cancel_at = sl_now();
     }
+    sl_calls_cancel_children(s, "its caller was cancelled");
+    sl_stream_mark_dirty(s);
+}
+
+/* Its client left, its caller gave up, or we gave up on the client. */
+void sl_stream_cancel(sl_stream *s, const char *why)
+{
+    if (s->done || s->cancelled)
+        return;
+    s->fn->calls_cancelled++;
+    if (!sl_cfg.quiet)
+        sl_log("call %08x to %s cancelled: %s", s->call_id, s->fn->info.name, why);
+    stop_call(s, why);
+}
+
+void sl_stream_timeout(sl_stream *s)
+{
+    char why[96];
+    snprintf(why, sizeof why, "timed out after %g s", s->fn->info.timeout);
+    s->fn->calls_failed++;
+    sl_log("call %08x to %s %s", s->call_id, s->fn->info.name, why);
+    if (s->is_call)
+        sl_calls_timed_out(s, why);
+    else if (!s->error)
+        s->error = strdup(why); /* the client hears it once the call has stopped */
+    stop_call(s, why);
 }
 
 static void client_gone(sl_stream *s, const char *why)
 {
-    cancel_call(s, why);
+    sl_stream_cancel(s, why);
     stream_maybe_free(s);
 }
 
@@ -355,7 +377,7 @@ static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
     s->inflight.len = 0;
     if (s->inflight.cap > 2 * SL_STREAM_WINDOW)
         sl_buf_free(&s->inflight);
-    mark_dirty(s);
+    sl_stream_mark_dirty(s);
 }
 
 /* ---- frames from the call's container ---- */
@@ -364,6 +386,7 @@ static void call_ended(sl_stream *s, bool failed, const char *reason, size_t rea
 {
     s->done = true;
     s->ct = NULL;
+    sl_calls_cancel_children(s, "its caller ended");
     if (!s->req) {
         stream_maybe_free(s); /* cancelled earlier: already counted */
         return;
@@ -372,7 +395,7 @@ static void call_ended(sl_stream *s, bool failed, const char *reason, size_t rea
         /* the client is gone but h2o has not noticed yet: end the response
          * as cut, so h2o finds the closed socket and lets the request go */
         s->failed = true;
-        mark_dirty(s);
+        sl_stream_mark_dirty(s);
         return;
     }
     if (failed) {
@@ -384,11 +407,13 @@ static void call_ended(sl_stream *s, bool failed, const char *reason, size_t rea
     } else {
         s->fn->calls_ok++;
     }
-    mark_dirty(s);
+    sl_stream_mark_dirty(s);
 }
 
 int sl_stream_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len)
 {
+    if (s->is_call)
+        return sl_calls_on_frame(s, type, p, len);
     switch (type) {
     case SL_FRAME_HEAD:
         /* a second head, or one that does not decode: the container is broken.
@@ -398,15 +423,16 @@ int sl_stream_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len)
             return -EBADMSG;
         return sl_head_decode(p, len, &s->head);
     case SL_FRAME_OUTPUT:
-        if (!s->req)
-            return 0; /* cancelled; the container stops at its next yield */
+        if (!s->req || s->cancelled)
+            return 0; /* the container stops at its next yield */
         if (sl_buf_append(&s->pending, p, len))
             return -ENOMEM;
+        s->delivered = true;
         s->pending_credit += len;
-        mark_dirty(s);
+        sl_stream_mark_dirty(s);
         return 0;
     case SL_FRAME_RETURN:
-        if (s->req && sl_buf_append(&s->pending, p, len))
+        if (s->req && !s->cancelled && sl_buf_append(&s->pending, p, len))
             call_ended(s, true, "server out of memory", 20);
         else
             call_ended(s, false, NULL, 0);
@@ -421,11 +447,17 @@ int sl_stream_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len)
 
 void sl_stream_fail(sl_stream *s, const char *reason)
 {
+    if (s->is_call) {
+        sl_calls_on_frame(s, SL_FRAME_ERROR, (const uint8_t *)reason, strlen(reason));
+        return;
+    }
     call_ended(s, true, reason, strlen(reason));
 }
 
 int sl_stream_encode_input(sl_stream *s, sl_buf *out)
 {
+    if (s->is_call)
+        return sl_calls_encode_input(s, out);
     h2o_req_t *req = s->req;
     sl_strv method = {req->method.base, req->method.len};
     sl_strv path = {req->path_normalized.base, req->path_normalized.len};
@@ -461,7 +493,7 @@ static void drop_slow_client(sl_stream *s)
     char why[96];
     snprintf(why, sizeof why, "client read nothing for %.0f s", sl_cfg.write_timeout);
     int fd = conn_fd(s->req);
-    cancel_call(s, why);
+    sl_stream_cancel(s, why);
     s->send_started = sl_now(); /* one drop per deadline, not one per sweep */
     if (fd >= 0)
         shutdown(fd, SHUT_RDWR);
@@ -482,6 +514,10 @@ static bool http1_client_closed(sl_stream *s)
 
 static void sweep_stream(sl_stream *s, double now)
 {
+    if (!s->done && !s->cancelled && s->ct && s->fn->info.timeout > 0 && now - s->run_at >= s->fn->info.timeout) {
+        sl_stream_timeout(s);
+        return;
+    }
     if (!s->done && s->ct && s->cancel_at > 0 && now - s->cancel_at >= sl_cfg.cancel_grace) {
         s->cancel_at = 0;
         sl_pool_kill(s->ct, "a cancelled call ran past the grace period");
@@ -490,7 +526,7 @@ static void sweep_stream(sl_stream *s, double now)
     if (s->req && !s->cancelled && !s->sending && now - s->last_peek >= PEEK_INTERVAL) {
         s->last_peek = now;
         if (http1_client_closed(s)) {
-            cancel_call(s, "client disconnected");
+            sl_stream_cancel(s, "client disconnected");
             return;
         }
     }
@@ -500,7 +536,7 @@ static void sweep_stream(sl_stream *s, double now)
         } else if (s->is_sse && !s->done && !s->sending && now - s->last_write >= sl_cfg.ping_interval) {
             if (sl_buf_append(&s->pending, ": ping\n\n", 8) == 0) {
                 s->last_write = now;
-                mark_dirty(s);
+                sl_stream_mark_dirty(s);
             }
         }
     }
@@ -551,7 +587,7 @@ static int on_sluice_path(h2o_req_t *req, h2o_iovec_t path)
     return respond_plain(req, 404, "no such sluice path\n");
 }
 
-static sl_stream *stream_new(sl_function *fn, h2o_req_t *req)
+sl_stream *sl_stream_alloc(sl_function *fn)
 {
     sl_stream *s = calloc(1, sizeof *s);
     if (!s)
@@ -560,19 +596,35 @@ static sl_stream *stream_new(sl_function *fn, h2o_req_t *req)
         free(s);
         return NULL;
     }
+    s->fn = fn;
+    s->last_write = sl_now();
+    sl_list_init(&s->link);
+    sl_list_init(&s->dirty_link);
+    sl_list_init(&s->caller_link);
+    sl_list_init(&s->child_link);
+    sl_list_init(&s->children);
+    sl_list_push(&g_all, &s->all_link);
+    g_nstreams++;
+    return s;
+}
+
+void sl_stream_release(sl_stream *s)
+{
+    stream_maybe_free(s);
+}
+
+static sl_stream *stream_new(sl_function *fn, h2o_req_t *req)
+{
+    sl_stream *s = sl_stream_alloc(fn);
+    if (!s)
+        return NULL;
     void **guard = h2o_mem_alloc_shared(&req->pool, sizeof *guard, on_req_dispose);
     *guard = s;
     s->guard = guard;
-    s->fn = fn;
     s->req = req;
     s->gen.proceed = on_proceed;
     s->gen.stop = NULL; /* on_req_dispose hears of every ending */
     s->is_sse = is_event_stream(fn->info.content_type);
-    s->last_write = sl_now();
-    sl_list_init(&s->link);
-    sl_list_init(&s->dirty_link);
-    sl_list_push(&g_all, &s->all_link);
-    g_nstreams++;
     return s;
 }
 

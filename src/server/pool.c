@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,12 +30,44 @@
 sl_function *sl_functions;
 uint32_t sl_nfunctions;
 
+sl_gpu_inventory sl_gpus;
+
+/* Containers that die before READY this many times in a row fail the
+ * function's queued calls, instead of being restarted forever. */
+#define MAX_START_FAILURES 3
+/* First retry delay (s); it doubles with each retry, up to RETRY_MAX_DELAY. */
+#define RETRY_FIRST_DELAY 0.5
+#define RETRY_MAX_DELAY 30.0
+
 static sl_functable *g_table;
 static sl_list g_dirty = {&g_dirty, &g_dirty}; /* containers with frames to send */
+static sl_list g_retry = {&g_retry, &g_retry}; /* sl_stream.link: calls waiting to run again */
 static uint32_t g_next_container_id = 1;
 static sl_buf g_scratch; /* one INPUT payload at a time */
 
 static void dispatch(sl_function *fn);
+
+/* Every GPU request must be one the inventory can meet some day: a
+ * function that could never start is an error now, not a hang later. */
+static int check_gpu_requests(void)
+{
+    int bad = 0;
+    for (uint32_t i = 0; i < sl_nfunctions; i++) {
+        sl_function *fn = &sl_functions[i];
+        char err[160];
+        if (sl_gpu_parse_request(fn->info.gpu, &fn->gpu, err, sizeof err)) {
+            fprintf(stderr, "sluice: function %s: gpu \"%s\": %s\n", fn->info.name, fn->info.gpu, err);
+            bad = 1;
+        } else if (!sl_gpu_satisfiable(&sl_gpus, &fn->gpu)) {
+            fprintf(stderr,
+                    "sluice: function %s wants gpu \"%s\", but this machine has %d GPU%s (%s); "
+                    "declare an inventory with SLUICE_GPUS=MODEL:N\n",
+                    fn->info.name, fn->info.gpu, sl_gpus.count, sl_gpus.count == 1 ? "" : "s", sl_gpus.source);
+            bad = 1;
+        }
+    }
+    return bad ? -EINVAL : 0;
+}
 
 int sl_pool_init(sl_functable *t)
 {
@@ -50,7 +83,15 @@ int sl_pool_init(sl_functable *t)
         sl_list_init(&fn->queue);
         sl_list_init(&fn->containers);
     }
-    return 0;
+    return check_gpu_requests();
+}
+
+sl_function *sl_pool_find(const char *name)
+{
+    for (uint32_t i = 0; i < sl_nfunctions; i++)
+        if (strcmp(sl_functions[i].info.name, name) == 0)
+            return &sl_functions[i];
+    return NULL;
 }
 
 sl_function *sl_pool_find_web(const char *name, size_t len)
@@ -98,7 +139,7 @@ void sl_pool_flush(void)
     }
 }
 
-static void send_frame(sl_container *ct, uint8_t type, uint32_t call_id, const void *p, size_t len)
+void sl_pool_send(sl_container *ct, uint8_t type, uint32_t call_id, const void *p, size_t len)
 {
     if (ct->state == SL_CT_DEAD)
         return;
@@ -111,16 +152,41 @@ static void send_frame(sl_container *ct, uint8_t type, uint32_t call_id, const v
 
 void sl_pool_send_cancel(sl_stream *s)
 {
-    send_frame(s->ct, SL_FRAME_CANCEL, s->call_id, NULL, 0);
+    sl_pool_send(s->ct, SL_FRAME_CANCEL, s->call_id, NULL, 0);
 }
 
 void sl_pool_send_credit(sl_stream *s, size_t bytes)
 {
     uint8_t p[4] = {(uint8_t)bytes, (uint8_t)(bytes >> 8), (uint8_t)(bytes >> 16), (uint8_t)(bytes >> 24)};
-    send_frame(s->ct, SL_FRAME_CREDIT, s->call_id, p, sizeof p);
+    sl_pool_send(s->ct, SL_FRAME_CREDIT, s->call_id, p, sizeof p);
 }
 
 /* ---- starting and losing containers ---- */
+
+/* Work waits for a GPU that an idle container holds: shut that container
+ * down (its exit releases the GPU and dispatches the queue). One at a
+ * time; a draining container is not idle any more. */
+static void reclaim_idle_gpu(const sl_function *wants)
+{
+    for (uint32_t i = 0; i < sl_nfunctions; i++)
+        sl_list_each(it, &sl_functions[i].containers)
+        {
+            sl_container *ct = sl_container_of(it, sl_container, link);
+            if (ct->state != SL_CT_READY || ct->inflight || !ct->gpus[0] || ct->kill_reason)
+                continue;
+            for (int d = 0; d < sl_gpus.count; d++) {
+                sl_gpu_request one = wants->gpu;
+                one.count = 1;
+                if (sl_gpus.owner[d] == (int)ct->id && (!one.model[0] || strcasecmp(one.model, sl_gpus.model[d]) == 0)) {
+                    sl_log("%s: container %d is idle on GPU %d, which %s waits for: shutting it down",
+                           ct->fn->info.name, ct->pid, d, wants->info.name);
+                    ct->state = SL_CT_DRAINING;
+                    sl_pool_send(ct, SL_FRAME_SHUTDOWN, 0, NULL, 0);
+                    return;
+                }
+            }
+        }
+}
 
 static void start_container(sl_function *fn)
 {
@@ -133,10 +199,17 @@ static void start_container(sl_function *fn)
     ct->fn = fn;
     ct->state = SL_CT_STARTING;
     sl_list_init(&ct->calls);
+    sl_list_init(&ct->handles);
     sl_list_init(&ct->dirty_link);
-    int r = sl_zygote_spawn(ct->id, fn->index);
+    if (fn->gpu.count && sl_gpu_acquire(&sl_gpus, &fn->gpu, (int)ct->id, ct->gpus, sizeof ct->gpus) != 0) {
+        free(ct); /* no free GPU now: the queue waits until one is released */
+        reclaim_idle_gpu(fn);
+        return;
+    }
+    int r = sl_zygote_spawn(ct->id, fn->index, ct->gpus);
     if (r) {
         sl_log("%s: cannot ask the zygote for a container: %s", fn->info.name, strerror(-r));
+        sl_gpu_release(&sl_gpus, (int)ct->id);
         free(ct);
         return;
     }
@@ -176,14 +249,88 @@ static void describe_exit(const sl_container *ct, char *buf, size_t n)
         snprintf(buf, n, "container %d exited with status %d", ct->pid, WEXITSTATUS(ct->exit_status));
 }
 
-static void ensure_min_containers(sl_function *fn)
+static int busy_containers(const sl_function *fn)
 {
-    while (fn->ncontainers < fn->info.min_containers && fn->ncontainers < fn->info.max_containers) {
+    int busy = 0;
+    sl_list_each(it, (sl_list *)&fn->containers) busy += sl_container_of(it, sl_container, link)->inflight > 0;
+    return busy;
+}
+
+/* Keeps min_containers alive, and while the function is busy,
+ * buffer_containers idle ones beyond the busy ones. */
+static void keep_warm(sl_function *fn)
+{
+    int want = fn->info.min_containers;
+    if (fn->info.buffer_containers) {
+        int busy = busy_containers(fn);
+        if (busy || fn->nqueued)
+            want = want > busy + fn->info.buffer_containers ? want : busy + fn->info.buffer_containers;
+    }
+    while (fn->ncontainers < want && fn->ncontainers < fn->info.max_containers) {
         int before = fn->ncontainers;
         start_container(fn);
         if (fn->ncontainers == before)
             break;
     }
+}
+
+/* A stream whose container died may run again if it has retries left and
+ * nothing of it reached its client or caller. */
+static bool may_retry(const sl_stream *s)
+{
+    return !s->cancelled && !s->delivered && s->attempts < s->fn->info.retries;
+}
+
+static void retry_later(sl_stream *s, const char *reason)
+{
+    double delay = RETRY_FIRST_DELAY;
+    for (int i = 0; i < s->attempts && delay < RETRY_MAX_DELAY; i++)
+        delay *= 2;
+    if (delay > RETRY_MAX_DELAY)
+        delay = RETRY_MAX_DELAY;
+    s->attempts++;
+    s->ct = NULL;
+    free(s->head); /* the next attempt sends its own */
+    s->head = NULL;
+    s->retry_at = sl_now() + delay;
+    sl_list_push(&g_retry, &s->link);
+    s->fn->calls_retried++;
+    sl_log("call %08x to %s: %s; retry %d of %d in %.1f s", s->call_id, s->fn->info.name, reason, s->attempts,
+           s->fn->info.retries, delay);
+}
+
+static void retry_due(double now)
+{
+    sl_list_each(it, &g_retry)
+    {
+        sl_stream *s = sl_container_of(it, sl_stream, link);
+        if (s->retry_at <= now) {
+            sl_list_remove(&s->link);
+            s->retry_at = 0;
+            sl_pool_submit(s);
+        }
+    }
+}
+
+/* Containers of `fn` keep dying before they are ready: fail what waits. */
+static void fail_queued(sl_function *fn, const char *reason)
+{
+    char why[320];
+    snprintf(why, sizeof why, "containers of %s fail to start: %s", fn->info.name, reason);
+    while (fn->nqueued) {
+        sl_stream *s = sl_container_of(fn->queue.next, sl_stream, link);
+        sl_list_remove(&s->link);
+        fn->nqueued--;
+        sl_stream_fail(s, why);
+    }
+}
+
+/* Released GPUs may let another function's queued calls start. */
+static void dispatch_all(void)
+{
+    for (uint32_t i = 0; i < sl_nfunctions; i++)
+        if (sl_functions[i].nqueued)
+            dispatch(&sl_functions[i]);
 }
 
 /* The container is dead and we know why (or waited long enough): fail its
@@ -197,21 +344,33 @@ static void finish_loss(sl_container *ct, bool expected)
         fn->containers_lost++;
         sl_log("%s: %s (%d call%s in flight)", fn->info.name, reason, ct->inflight, ct->inflight == 1 ? "" : "s");
     }
+    sl_calls_caller_lost(ct);
     while (!sl_list_empty(&ct->calls)) {
         sl_stream *s = sl_container_of(ct->calls.next, sl_stream, link);
         sl_list_remove(&s->link);
-        sl_stream_fail(s, reason);
+        if (may_retry(s))
+            retry_later(s, reason);
+        else
+            sl_stream_fail(s, reason);
     }
     ct->inflight = 0;
     sl_list_remove(&ct->link);
+    bool gpus_freed = ct->gpus[0] && sl_gpu_release(&sl_gpus, (int)ct->id) > 0;
+    if (!ct->was_ready && !expected && ++fn->start_failures >= MAX_START_FAILURES) {
+        fn->start_failures = 0;
+        fail_queued(fn, reason);
+    }
     if (ct->reap_timer_inited) {
         ct->reap_timer_inited = false;
         uv_close((uv_handle_t *)&ct->reap_timer, on_handle_closed);
     } else {
         maybe_free(ct);
     }
-    ensure_min_containers(fn);
-    dispatch(fn);
+    keep_warm(fn);
+    if (gpus_freed)
+        dispatch_all();
+    else
+        dispatch(fn);
 }
 
 static void on_reap_timeout(uv_timer_t *t)
@@ -238,7 +397,10 @@ static void container_lost(sl_container *ct)
         uv_read_stop((uv_stream_t *)&ct->pipe);
         uv_close((uv_handle_t *)&ct->pipe, on_handle_closed);
     }
-    if (expected || ct->exit_known || ct->kill_reason || ct->inflight == 0 ||
+    /* Wait for the exit status when someone will read the reason: calls in
+     * flight, or a container that died starting (its queue may fail). */
+    bool reason_wanted = ct->inflight > 0 || !ct->was_ready;
+    if (expected || ct->exit_known || ct->kill_reason || !reason_wanted ||
         uv_timer_init(sl_loop, &ct->reap_timer) != 0) {
         finish_loss(ct, expected);
         return;
@@ -342,6 +504,8 @@ static int on_frame(sl_container *ct, const sl_frame *f)
         if (ct->state != SL_CT_STARTING)
             return -EBADMSG;
         ct->state = SL_CT_READY;
+        ct->was_ready = true;
+        ct->fn->start_failures = 0;
         ct->fn->nstarting--;
         ct->idle_since = sl_now();
         dispatch(ct->fn);
@@ -351,6 +515,11 @@ static int on_frame(sl_container *ct, const sl_frame *f)
     case SL_FRAME_RETURN:
     case SL_FRAME_ERROR:
         return on_call_frame(ct, f);
+    case SL_FRAME_CALL:
+    case SL_FRAME_CALL_CREDIT:
+    case SL_FRAME_CALL_CANCEL:
+        return ct->state == SL_CT_STARTING ? -EBADMSG
+                                           : sl_calls_on_caller_frame(ct, f->type, f->call_id, f->payload, f->len);
     default:
         return -EBADMSG;
     }
@@ -486,6 +655,7 @@ static void assign(sl_container *ct, sl_stream *s)
         return;
     }
     s->ct = ct;
+    s->run_at = sl_now();
     sl_list_push(&ct->calls, &s->link);
     ct->inflight++;
     mark_dirty(ct);
@@ -497,18 +667,23 @@ static void dispatch(sl_function *fn)
         sl_container *ct = pick_container(fn);
         if (!ct) {
             scale_up(fn);
-            return;
+            break;
         }
         sl_stream *s = sl_container_of(fn->queue.next, sl_stream, link);
         sl_list_remove(&s->link);
         fn->nqueued--;
         assign(ct, s);
     }
+    if (fn->info.buffer_containers)
+        keep_warm(fn);
 }
 
 void sl_pool_submit(sl_stream *s)
 {
-    sl_list_push(&s->fn->queue, &s->link);
+    if (s->attempts)
+        sl_list_push_front(&s->fn->queue, &s->link); /* a retry keeps its place */
+    else
+        sl_list_push(&s->fn->queue, &s->link);
     s->fn->nqueued++;
     dispatch(s->fn);
 }
@@ -516,33 +691,46 @@ void sl_pool_submit(sl_stream *s)
 void sl_pool_unqueue(sl_stream *s)
 {
     sl_list_remove(&s->link);
-    s->fn->nqueued--;
+    if (s->retry_at > 0)
+        s->retry_at = 0; /* it was waiting to retry, not in the queue */
+    else
+        s->fn->nqueued--;
 }
 
+/* Shuts down containers idle past scaledown_window, keeping min_containers
+ * and, while the function is busy, buffer_containers idle ones. */
 static void scale_down(sl_function *fn, double now)
 {
     if (fn->nqueued)
         return;
-    int ready = 0;
-    sl_list_each(it, &fn->containers) ready += sl_container_of(it, sl_container, link)->state == SL_CT_READY;
+    int ready = 0, idle = 0;
+    sl_list_each(it, &fn->containers)
+    {
+        const sl_container *ct = sl_container_of(it, sl_container, link);
+        ready += ct->state == SL_CT_READY;
+        idle += ct->state == SL_CT_READY && ct->inflight == 0;
+    }
+    int keep_idle = idle < ready ? fn->info.buffer_containers : 0;
     sl_list_each(it, &fn->containers)
     {
         sl_container *ct = sl_container_of(it, sl_container, link);
-        if (ready <= fn->info.min_containers)
+        if (ready <= fn->info.min_containers || idle <= keep_idle)
             return;
         if (ct->state != SL_CT_READY || ct->inflight || now - ct->idle_since < fn->info.scaledown_window)
             continue;
         ct->state = SL_CT_DRAINING; /* takes no more inputs; EOF follows its exit */
-        send_frame(ct, SL_FRAME_SHUTDOWN, 0, NULL, 0);
+        sl_pool_send(ct, SL_FRAME_SHUTDOWN, 0, NULL, 0);
         ready--;
+        idle--;
     }
 }
 
 void sl_pool_sweep(void)
 {
     double now = sl_now();
+    retry_due(now);
     for (uint32_t i = 0; i < sl_nfunctions; i++) {
         scale_down(&sl_functions[i], now);
-        ensure_min_containers(&sl_functions[i]);
+        keep_warm(&sl_functions[i]);
     }
 }

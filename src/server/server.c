@@ -143,6 +143,8 @@ static void print_endpoints(void)
         else
             printf("  function %s\n", f->name);
     }
+    if (sl_gpus.count)
+        printf("  GPUs: %d (%s)\n", sl_gpus.count, sl_gpus.source);
     printf("sluice: ready\n");
     fflush(stdout);
 }
@@ -163,6 +165,11 @@ int sl_server_run(const sl_server_config *cfg, const char *app_so)
     sl_cfg = *cfg;
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
+    char err[160];
+    if (sl_gpu_detect(&sl_gpus, err, sizeof err)) {
+        fprintf(stderr, "sluice: GPU inventory: %s\n", err);
+        return 1;
+    }
     sl_loop = uv_default_loop();
 
     int r = sl_zygote_start(app_so);
@@ -170,8 +177,12 @@ int sl_server_run(const sl_server_config *cfg, const char *app_so)
         fprintf(stderr, "sluice: cannot start the zygote: %s\n", uv_strerror(r));
         return 1;
     }
-    if (wait_for_functions() || sl_pool_init(sl_zygote_table)) {
+    if (wait_for_functions()) {
         fprintf(stderr, "sluice: the app could not be loaded\n");
+        return 1;
+    }
+    if (sl_pool_init(sl_zygote_table)) {
+        sl_zygote_stop();
         return 1;
     }
     configure_h2o();

@@ -18,6 +18,7 @@
 
 #include "proto/buf.h"
 #include "proto/msg.h"
+#include "server/gpu.h"
 
 typedef struct sl_server_config {
     const char *host;
@@ -70,6 +71,10 @@ static inline void sl_list_push(sl_list *l, sl_list *n)
     l->prev->next = n;
     l->prev = n;
 }
+static inline void sl_list_push_front(sl_list *l, sl_list *n)
+{
+    sl_list_push(l->next, n);
+}
 static inline void sl_list_remove(sl_list *n)
 {
     n->prev->next = n->next;
@@ -92,7 +97,9 @@ typedef struct sl_function {
     sl_list containers;      /* sl_container.link */
     int ncontainers;         /* not yet dead */
     int nstarting;
-    uint64_t calls_started, calls_ok, calls_failed, calls_cancelled;
+    sl_gpu_request gpu;      /* parsed info.gpu; count 0: none */
+    int start_failures;      /* containers in a row that died before READY */
+    uint64_t calls_started, calls_ok, calls_failed, calls_cancelled, calls_retried;
     uint64_t containers_started, containers_lost, containers_killed;
 } sl_function;
 
@@ -112,21 +119,31 @@ typedef struct sl_container {
     bool writing;
     uv_write_t wreq;
     sl_list calls;           /* sl_stream.link: inputs in flight here */
+    sl_list handles;         /* sl_stream.caller_link: calls its functions made */
     int inflight;
     double idle_since;
     bool exit_known;
     int exit_status;
     const char *kill_reason; /* static string: why the server killed it */
+    char gpus[SL_GPU_VISIBLE_MAX]; /* its devices (CUDA_VISIBLE_DEVICES), "" for none */
+    bool was_ready;          /* it got as far as READY */
     uv_timer_t reap_timer;   /* waits for the exit status of a dead container */
     bool reap_timer_inited;
 } sl_container;
 
 extern sl_function *sl_functions;
 extern uint32_t sl_nfunctions;
+/* The machine's GPUs, found (or declared) at start; owners are container ids. */
+extern sl_gpu_inventory sl_gpus;
 
-/* Takes the function table from the zygote (keeps `t`). */
+/* Takes the function table from the zygote (keeps `t`). Fails, printing
+ * why, when a function's options cannot be met (a GPU request beyond the
+ * inventory). */
 int sl_pool_init(sl_functable *t);
 sl_function *sl_pool_find_web(const char *name, size_t len);
+sl_function *sl_pool_find(const char *name);
+/* Queues a frame for a container (dropped if it is dead). */
+void sl_pool_send(sl_container *ct, uint8_t type, uint32_t call_id, const void *p, size_t len);
 /* Queues a stream's call on its function and dispatches what fits. */
 void sl_pool_submit(sl_stream *s);
 /* A queued stream whose client left: unqueue it. */
@@ -162,9 +179,34 @@ struct sl_stream {
     bool is_sse, started, sending, done, failed, in_send, cancelled, error_sent;
     char *error;             /* owned: why the call failed */
     double last_write, send_started, cancel_at, last_peek;
+    double run_at;           /* when it was last given to a container */
+    double retry_at;         /* > 0 while it waits to run again */
+    int attempts;            /* runs that ended with their container's death */
+    bool delivered;          /* some output reached its client or caller */
+    /* A call made by another function (calls.c): its output goes back to
+     * the caller's container instead of to an HTTP client. */
+    bool is_call;
+    sl_container *caller;    /* NULL once the caller let go of it */
+    uint32_t handle;         /* the caller's id for it */
+    sl_list caller_link;     /* in caller->handles */
+    sl_buf arg;              /* its argument bytes */
+    /* The call tree: cancelling or ending a call cancels what it made. */
+    sl_stream *parent;
+    sl_list children;        /* sl_stream.child_link */
+    sl_list child_link;
 };
 
 int sl_gateway_init(h2o_globalconf_t *conf);
+/* A new stream for a call to `fn`, with a call id; NULL when out of memory. */
+sl_stream *sl_stream_alloc(sl_function *fn);
+/* Frees the stream if nothing refers to it any more. */
+void sl_stream_release(sl_stream *s);
+/* Has the next flush look at the stream (and free it when it is finished). */
+void sl_stream_mark_dirty(sl_stream *s);
+/* Cancels the call and every call it made; never frees. */
+void sl_stream_cancel(sl_stream *s, const char *why);
+/* The call ran past its function's timeout: fail it, and stop it. */
+void sl_stream_timeout(sl_stream *s);
 /* A frame for one call, from its container. 0, or a negative code when the
  * frame is malformed (the pool then kills the container). */
 int sl_stream_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len);
@@ -177,10 +219,28 @@ void sl_gateway_flush(void);
 void sl_gateway_sweep(void);
 size_t sl_gateway_open_streams(void);
 
+/* ---- calls between functions (calls.c) ---- */
+
+/* Frames a container sends about calls it makes: CALL, CALL_CREDIT,
+ * CALL_CANCEL. 0, or a negative code if the frame is malformed. */
+int sl_calls_on_caller_frame(sl_container *ct, uint8_t type, uint32_t handle, const uint8_t *p, size_t len);
+/* A frame from the callee of a call stream (HEAD, OUTPUT, RETURN, ERROR). */
+int sl_calls_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len);
+int sl_calls_encode_input(sl_stream *s, sl_buf *out);
+void sl_calls_cancel_children(sl_stream *parent, const char *why);
+/* A call stream timed out: tell its caller, and let go of it. */
+void sl_calls_timed_out(sl_stream *s, const char *why);
+/* The caller's container is gone: cancel the calls it made. */
+void sl_calls_caller_lost(sl_container *ct);
+/* Takes the stream out of the call tree (it is being freed). */
+void sl_calls_unlink(sl_stream *s);
+
 /* ---- the zygote (zygote_link.c) ---- */
 
 int sl_zygote_start(const char *app_so);
-int sl_zygote_spawn(uint32_t container_id, uint32_t fn_index);
+/* Asks for a container of function fn_index, with GPUs `gpus` (a
+ * CUDA_VISIBLE_DEVICES list, "" for none). */
+int sl_zygote_spawn(uint32_t container_id, uint32_t fn_index, const char *gpus);
 void sl_zygote_stop(void);
 /* Set once the first function table has arrived. */
 extern sl_functable *sl_zygote_table;

@@ -17,8 +17,8 @@ static const char *state_name(sl_container_state s)
 
 static json_t *container_json(const sl_container *ct)
 {
-    return json_pack("{s:i, s:i, s:s, s:i}", "id", (int)ct->id, "pid", ct->pid, "state", state_name(ct->state),
-                     "inputs_in_flight", ct->inflight);
+    return json_pack("{s:i, s:i, s:s, s:i, s:s}", "id", (int)ct->id, "pid", ct->pid, "state", state_name(ct->state),
+                     "inputs_in_flight", ct->inflight, "gpu", ct->gpus);
 }
 
 static json_t *function_json(const sl_function *fn)
@@ -26,15 +26,26 @@ static json_t *function_json(const sl_function *fn)
     json_t *cts = json_array();
     sl_list_each(it, (sl_list *)&fn->containers)
         json_array_append_new(cts, container_json(sl_container_of(it, sl_container, link)));
-    json_t *calls = json_pack("{s:I, s:I, s:I, s:I}", "started", (json_int_t)fn->calls_started, "succeeded",
+    json_t *calls = json_pack("{s:I, s:I, s:I, s:I, s:I}", "started", (json_int_t)fn->calls_started, "succeeded",
                               (json_int_t)fn->calls_ok, "failed", (json_int_t)fn->calls_failed, "cancelled",
-                              (json_int_t)fn->calls_cancelled);
+                              (json_int_t)fn->calls_cancelled, "retried", (json_int_t)fn->calls_retried);
     json_t *lifecycle = json_pack("{s:I, s:I, s:I}", "started", (json_int_t)fn->containers_started, "lost",
                                   (json_int_t)fn->containers_lost, "killed", (json_int_t)fn->containers_killed);
-    return json_pack("{s:s, s:b, s:s, s:i, s:i, s:i, s:I, s:o, s:o, s:o}", "name", fn->info.name, "web",
-                     (int)fn->info.is_web, "content_type", fn->info.content_type, "max_inputs", fn->info.max_inputs,
-                     "min_containers", fn->info.min_containers, "max_containers", fn->info.max_containers, "queued",
-                     (json_int_t)fn->nqueued, "calls", calls, "containers_lifecycle", lifecycle, "containers", cts);
+    return json_pack("{s:s, s:b, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:i, s:I, s:o, s:o, s:o}", "name", fn->info.name,
+                     "web", (int)fn->info.is_web, "content_type", fn->info.content_type, "gpu", fn->info.gpu,
+                     "max_inputs", fn->info.max_inputs, "min_containers", fn->info.min_containers, "max_containers",
+                     fn->info.max_containers, "buffer_containers", fn->info.buffer_containers, "timeout",
+                     fn->info.timeout, "retries", fn->info.retries, "queued", (json_int_t)fn->nqueued, "calls", calls,
+                     "containers_lifecycle", lifecycle, "containers", cts);
+}
+
+static json_t *gpus_json(void)
+{
+    json_t *devices = json_array();
+    for (int i = 0; i < sl_gpus.count; i++)
+        json_array_append_new(devices, json_pack("{s:i, s:s, s:i}", "index", i, "model", sl_gpus.model[i],
+                                                 "container", sl_gpus.owner[i]));
+    return json_pack("{s:s, s:o}", "source", sl_gpus.source, "devices", devices);
 }
 
 void sl_status_respond(h2o_req_t *req)
@@ -43,7 +54,8 @@ void sl_status_respond(h2o_req_t *req)
     json_t *fns = json_array();
     for (uint32_t i = 0; i < sl_nfunctions; i++)
         json_array_append_new(fns, function_json(&sl_functions[i]));
-    json_t *doc = json_pack("{s:I, s:o}", "open_streams", (json_int_t)sl_gateway_open_streams(), "functions", fns);
+    json_t *doc = json_pack("{s:I, s:o, s:o}", "open_streams", (json_int_t)sl_gateway_open_streams(), "gpus",
+                            gpus_json(), "functions", fns);
     char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
     json_decref(doc);
     if (!text) {

@@ -254,28 +254,25 @@ int sl_zygote_start(const char *app_so)
     return spawn_zygote();
 }
 
-int sl_zygote_spawn(uint32_t container_id, uint32_t fn_index)
+int sl_zygote_spawn(uint32_t container_id, uint32_t fn_index, const char *gpus)
 {
     if (!g_z || g_z->fd < 0)
         return -EPIPE;
-    uint8_t frame[SL_FRAME_HEADER_SIZE + 8];
-    sl_buf b = {frame, 0, sizeof frame}; /* fits: no reallocation */
-    int r = sl_frame_append_header(&b, SL_FRAME_SPAWN, 0, 8);
+    sl_buf payload = {0}, frame = {0};
+    int r = sl_spawnreq_encode(&payload, container_id, fn_index, gpus);
     if (!r)
-        r = sl_pair_encode(&b, container_id, fn_index);
-    if (r)
-        return r;
+        r = sl_frame_append(&frame, SL_FRAME_SPAWN, 0, payload.data, payload.len);
     size_t off = 0;
-    while (off < b.len) {
-        ssize_t k = send(g_z->fd, frame + off, b.len - off, MSG_NOSIGNAL);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        off += (size_t)k;
+    while (!r && off < frame.len) {
+        ssize_t k = send(g_z->fd, frame.data + off, frame.len - off, MSG_NOSIGNAL);
+        if (k < 0 && errno != EINTR)
+            r = -errno;
+        else if (k > 0)
+            off += (size_t)k;
     }
-    return 0;
+    sl_buf_free(&payload);
+    sl_buf_free(&frame);
+    return r;
 }
 
 void sl_zygote_stop(void)

@@ -162,9 +162,12 @@ static void encode_head(sl_buf *b, uint32_t status)
 }
 
 static const sl_fninfo FNS[] = {
-    {"echo", 1, "text/plain; charset=utf-8", "POST", 100, 0, 100, 60.0},
-    {"batch", 0, NULL, NULL, -1, 2, 7, 0.25},
-    {"stream", 1, "text/event-stream", "GET", 1, 1, 2147483647, 1234.5678e-3},
+    {.name = "echo", .is_web = 1, .content_type = "text/plain; charset=utf-8", .method = "POST", .max_inputs = 100,
+     .min_containers = 0, .max_containers = 100, .scaledown_window = 60.0},
+    {.name = "batch", .max_inputs = -1, .min_containers = 2, .max_containers = 7, .buffer_containers = 3,
+     .scaledown_window = 0.25, .gpu = "A100:2", .timeout = 12.5, .retries = 4},
+    {.name = "stream", .is_web = 1, .content_type = "text/event-stream", .method = "GET", .max_inputs = 1,
+     .min_containers = 1, .max_containers = 2147483647, .scaledown_window = 1234.5678e-3, .gpu = "any"},
 };
 
 static void encode_sample_functable(sl_buf *b)
@@ -501,6 +504,10 @@ static void test_functable_round_trips_three_functions(void **state)
         assert_int_equal(got->min_containers, want->min_containers);
         assert_int_equal(got->max_containers, want->max_containers);
         assert_same_double(got->scaledown_window, want->scaledown_window);
+        assert_int_equal(got->buffer_containers, want->buffer_containers);
+        assert_string_equal(got->gpu, want->gpu ? want->gpu : "");
+        assert_same_double(got->timeout, want->timeout);
+        assert_int_equal(got->retries, want->retries);
     }
     free(t);
     sl_buf_free(&b);
@@ -539,17 +546,13 @@ static void test_functable_decode_fails_on_trailing_garbage(void **state)
 /* A function table payload written field by field, with `count` entries. */
 static void write_functable_with_functions(sl_buf *b, uint32_t count)
 {
-    assert_int_equal(sl_write_u32(b, count), 0);
-    for (uint32_t i = 0; i < count; i++) {
-        assert_int_equal(sl_write_cstr(b, "f"), 0);
-        assert_int_equal(sl_write_u32(b, 0), 0);
-        assert_int_equal(sl_write_cstr(b, ""), 0);
-        assert_int_equal(sl_write_cstr(b, ""), 0);
-        assert_int_equal(sl_write_i32(b, 1), 0);
-        assert_int_equal(sl_write_i32(b, 0), 0);
-        assert_int_equal(sl_write_i32(b, 1), 0);
-        assert_int_equal(sl_write_f64(b, 1.0), 0);
-    }
+    sl_fninfo *fns = calloc(count ? count : 1, sizeof *fns);
+    assert_non_null(fns);
+    for (uint32_t i = 0; i < count; i++)
+        fns[i] = (sl_fninfo){.name = "f", .max_inputs = 1, .max_containers = 1, .scaledown_window = 1.0};
+    sl_functable t = {count, fns};
+    assert_int_equal(sl_functable_encode(b, &t), 0);
+    free(fns);
 }
 
 static void test_functable_decode_accepts_max_functions(void **state)

@@ -1,0 +1,286 @@
+/*
+ * handles.c: calls a function makes to other functions (sl_spawn and what
+ * is built on it). Everything here is under the runtime's output lock, and
+ * a waiting sl_next sleeps on its owner's condition variable, so that the
+ * owner's cancellation wakes it like any sleep.
+ *
+ * Outputs arrive from the server as CALL_OUTPUT frames and queue on the
+ * handle; sl_next takes one at a time and credits the previous one back
+ * (CALL_CREDIT), so a callee runs at most a window ahead of its caller.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "container/container.h"
+#include "proto/frame.h"
+
+static struct sl_handle *g_handles; /* every open handle of this container */
+static uint32_t g_next_id = 1;
+
+static struct sl_handle *find_locked(uint32_t id)
+{
+    for (struct sl_handle *h = g_handles; h; h = h->next)
+        if (h->id == id)
+            return h;
+    return NULL;
+}
+
+static void unlink_locked(struct sl_handle *h)
+{
+    for (struct sl_handle **p = &g_handles; *p; p = &(*p)->next)
+        if (*p == h) {
+            *p = h->next;
+            return;
+        }
+}
+
+static void credit_locked(struct sl_handle *h, size_t bytes)
+{
+    if (!bytes || h->done || h->cancelled)
+        return;
+    uint8_t p[4] = {(uint8_t)bytes, (uint8_t)(bytes >> 8), (uint8_t)(bytes >> 16), (uint8_t)(bytes >> 24)};
+    sl_rt_append_locked(SL_FRAME_CALL_CREDIT, h->id, p, sizeof p);
+}
+
+/* Drops the item the caller last took, crediting its bytes. */
+static void drop_taken_locked(struct sl_handle *h)
+{
+    if (!h->taken)
+        return;
+    credit_locked(h, h->taken->len);
+    free(h->taken);
+    h->taken = NULL;
+}
+
+static void free_handle(struct sl_handle *h)
+{
+    free(h->taken);
+    for (sl_item *it = h->head, *next; it; it = next) {
+        next = it->next;
+        free(it);
+    }
+    free(h->error);
+    free(h->ret);
+    free(h);
+}
+
+static void finish_locked(struct sl_handle *h, bool failed, const char *msg, size_t len)
+{
+    h->done = true;
+    h->failed = failed;
+    char *copy = malloc(len + 1);
+    if (copy) {
+        memcpy(copy, msg, len);
+        copy[len] = '\0';
+    }
+    if (failed) {
+        h->error = copy ? copy : NULL;
+    } else {
+        h->ret = copy;
+        h->ret_len = copy ? len : 0;
+    }
+}
+
+void sl_handles_on_frame(uint8_t type, uint32_t id, const uint8_t *p, size_t len)
+{
+    sl_rt_lock();
+    struct sl_handle *h = find_locked(id);
+    if (!h || h->done || h->cancelled) {
+        sl_rt_unlock(); /* closed or cancelled here: the server drops the rest */
+        return;
+    }
+    if (type == SL_FRAME_CALL_OUTPUT) {
+        sl_item *it = malloc(sizeof *it + len);
+        if (!it) {
+            finish_locked(h, true, "out of memory receiving an output", 33);
+        } else {
+            it->next = NULL;
+            it->len = len;
+            memcpy(it->data, p, len);
+            if (h->tail)
+                h->tail->next = it;
+            else
+                h->head = it;
+            h->tail = it;
+        }
+    } else {
+        finish_locked(h, type == SL_FRAME_CALL_ERROR, (const char *)p, len);
+    }
+    pthread_cond_broadcast(&h->owner->cv);
+    sl_rt_unlock();
+}
+
+void sl_handles_release_locked(struct sl_call *c)
+{
+    for (struct sl_handle **p = &g_handles; *p;) {
+        struct sl_handle *h = *p;
+        if (h->owner == c) {
+            *p = h->next;
+            free_handle(h);
+        } else {
+            p = &h->next;
+        }
+    }
+}
+
+/* ---- the API ---- */
+
+sl_handle *sl_spawn(sl_call *c, const char *fn, const void *arg, size_t len)
+{
+    if (!c || !fn || (!arg && len) || len > SL_MAX_MESSAGE)
+        return NULL;
+    struct sl_handle *h = calloc(1, sizeof *h);
+    sl_buf payload = {0};
+    sl_callreq req = {c->id, fn, arg, (uint32_t)len};
+    if (!h || sl_callreq_encode(&payload, &req)) {
+        free(h);
+        sl_buf_free(&payload);
+        return NULL;
+    }
+    h->owner = c;
+    sl_rt_lock();
+    h->id = g_next_id++;
+    h->next = g_handles;
+    g_handles = h;
+    if (c->cancelled)
+        h->cancelled = true; /* nothing to start: the caller is already cancelled */
+    else
+        sl_rt_append_locked(SL_FRAME_CALL, h->id, payload.data, payload.len);
+    sl_rt_unlock();
+    sl_buf_free(&payload);
+    return h;
+}
+
+/* Waits (lock held) until the handle has an output or has ended. */
+static int wait_locked(struct sl_handle *h, double timeout)
+{
+    struct timespec deadline;
+    if (timeout >= 0)
+        sl_rt_deadline(timeout, &deadline);
+    for (;;) {
+        if (h->cancelled || h->owner->cancelled)
+            return SL_ECANCELED;
+        if (h->head || h->done)
+            return 0;
+        if (sl_rt_wait_locked(h->owner, timeout >= 0 ? &deadline : NULL) == SL_ETIMEDOUT && !h->head && !h->done)
+            return SL_ETIMEDOUT;
+    }
+}
+
+int sl_next(sl_handle *h, const void **data, size_t *len, double timeout)
+{
+    if (!h)
+        return SL_EINVAL;
+    sl_rt_lock();
+    drop_taken_locked(h);
+    int r = wait_locked(h, timeout);
+    if (r == 0 && h->head) {
+        h->taken = h->head;
+        h->head = h->head->next;
+        if (!h->head)
+            h->tail = NULL;
+        if (data)
+            *data = h->taken->data;
+        if (len)
+            *len = h->taken->len;
+        r = 1;
+    } else if (r == 0) {
+        r = h->failed ? SL_EFAILED : 0;
+    }
+    sl_rt_unlock();
+    return r;
+}
+
+int sl_wait(sl_handle *h, const void **data, size_t *len, double timeout)
+{
+    int r;
+    while ((r = sl_next(h, NULL, NULL, timeout)) == 1)
+        ; /* outputs are passed over (and credited) */
+    if (r == 0) {
+        if (data)
+            *data = h->ret ? h->ret : "";
+        if (len)
+            *len = h->ret_len;
+    }
+    return r;
+}
+
+int sl_cancel(sl_handle *h)
+{
+    if (!h)
+        return SL_EINVAL;
+    sl_rt_lock();
+    if (!h->done && !h->cancelled) {
+        h->cancelled = true;
+        sl_rt_append_locked(SL_FRAME_CALL_CANCEL, h->id, NULL, 0);
+    }
+    sl_rt_unlock();
+    return 0;
+}
+
+const char *sl_handle_error(const sl_handle *h)
+{
+    return h && h->failed ? (h->error ? h->error : "the call failed") : NULL;
+}
+
+void sl_close(sl_handle *h)
+{
+    if (!h)
+        return;
+    sl_cancel(h);
+    sl_rt_lock();
+    unlink_locked(h);
+    sl_rt_unlock();
+    free_handle(h);
+}
+
+int sl_remote(sl_call *c, const char *fn, const void *arg, size_t len, const void **out, size_t *out_len)
+{
+    sl_handle *h = sl_spawn(c, fn, arg, len);
+    if (!h)
+        return SL_ENOMEM;
+    const void *v;
+    size_t n;
+    int r = sl_wait(h, &v, &n, SL_FOREVER);
+    if (r == 0 && out) {
+        void *copy = malloc(n + 1);
+        if (!copy || sl_rt_keep(c, copy)) {
+            r = SL_ENOMEM;
+        } else {
+            memcpy(copy, v, n);
+            ((char *)copy)[n] = '\0';
+            *out = copy;
+            if (out_len)
+                *out_len = n;
+        }
+    } else if (r == SL_EFAILED) {
+        sl_fail(c, "%s failed: %s", fn, sl_handle_error(h));
+    }
+    sl_close(h);
+    return r;
+}
+
+int sl_respond(sl_call *c, sl_handle *h)
+{
+    if (!h)
+        return SL_ENOMEM;
+    const void *d;
+    size_t n;
+    bool yielded = false;
+    int r;
+    while ((r = sl_next(h, &d, &n, SL_FOREVER)) == 1) {
+        if (sl_yield(c, d, n) < 0)
+            break; /* our client left: sl_close cancels the callee */
+        yielded = true;
+    }
+    if (r == 0 && h->ret_len)
+        r = yielded ? sl_yield(c, h->ret, h->ret_len) : sl_return(c, h->ret, h->ret_len);
+    else if (r == SL_EFAILED)
+        r = sl_fail(c, "%s", sl_handle_error(h));
+    else if (r == SL_ECANCELED || r == 1)
+        r = 0; /* cancelled: nobody is listening for a result */
+    sl_close(h);
+    return r;
+}

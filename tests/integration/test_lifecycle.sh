@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Enter/exit hooks, timeouts, retries after a crash, and the final failure.
+source "$(dirname "$0")/lib.sh"
+export SLUICE_GPUS=fake:1
+start_server "$SRC/tests/integration/apps/lifecycle.c"
+
+for i in 1 2 3; do curl -sS "$BASE/hooked" >/dev/null; done
+[ "$(grep -c '^enter ran in' "$TMP/server.out")" = 1 ] || fail "enter ran $(grep -c '^enter ran in' "$TMP/server.out") times for 3 calls in one container"
+wait_for 10 "the idle container scaled down and ran its exit hook" grep -q '^exit ran in' "$TMP/server.out"
+wait_for 5 "no hooked container left" holds hooked 'len(f["containers"]) == 0'
+pass "enter runs once per container; exit runs on scale-down"
+
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' "$BASE/bad_enter")
+[ "$code" = 500 ] && grep -q 'containers of bad_enter fail to start: container .* exited with status 3' "$TMP/body" ||
+    fail "failing enter hook: $code $(cat "$TMP/body")"
+pass "a failing enter hook fails the call with a reason"
+
+t0=$(date +%s)
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' "$BASE/slow")
+[ "$code" = 500 ] && grep -q 'timed out after 1 s' "$TMP/body" || fail "timeout: $code $(cat "$TMP/body")"
+[ $(( $(date +%s) - t0 )) -lt 6 ] || fail "the timeout took too long"
+rc=0; curl -sS --no-buffer "$BASE/slow_stream" >"$TMP/sse" 2>/dev/null || rc=$?
+grep -q '^data: started' "$TMP/sse" && grep -q '^event: error' "$TMP/sse" && grep -q 'timed out after 1 s' "$TMP/sse" ||
+    fail "stream timeout: $(cat "$TMP/sse")"
+[ "$rc" != 0 ] || fail "a timed-out stream ended cleanly"
+holds slow 'f["calls"]["failed"] == 1' || fail "timeout not counted as a failure"
+pass "a call past its timeout fails with a timeout error (500 / event: error)"
+
+key=$$-$RANDOM
+out=$(curl -sS "$BASE/flaky?key=$key")
+[ "$out" = recovered ] || fail "flaky did not recover: $out"
+holds flaky 'f["calls"]["retried"] == 1 and f["containers_lifecycle"]["lost"] == 1' || fail "retry not counted"
+grep -q "flaky: .*retry 1 of 2" "$TMP/server.err" || fail "no log line for the retry"
+pass "an input whose container crashed ran again and succeeded"
+
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' "$BASE/always_crash")
+[ "$code" = 500 ] && grep -q 'signal 11' "$TMP/body" || fail "final failure: $code $(cat "$TMP/body")"
+holds always_crash 'f["calls"]["retried"] == 2 and f["calls"]["failed"] == 1' || fail "expected 2 retries then a failure"
+pass "after its retries the input fails with the crash's reason"
