@@ -94,6 +94,9 @@ struct sl_handle {
 void sl_rt_lock(void);
 /* Releases it, waking the writer if output is waiting. */
 void sl_rt_unlock(void);
+/* Releases it after writing what is queued from this thread, if nobody is
+ * writing: for a frame the thread then waits on (no writer wake-up). */
+void sl_rt_unlock_flush(void);
 /* Queues a frame for the server (lock held). */
 void sl_rt_append_locked(uint8_t type, uint32_t id, const void *p, size_t len);
 /* Waits on the call's condition (lock held) until signalled or the

@@ -148,7 +148,7 @@ sl_handle *sl_spawn(sl_call *c, const char *fn, const void *arg, size_t len)
         h->cancelled = true; /* nothing to start: the caller is already cancelled */
     else
         sl_rt_append_locked(SL_FRAME_CALL, h->id, payload.data, payload.len);
-    sl_rt_unlock();
+    sl_rt_unlock_flush();
     sl_buf_free(&payload);
     return h;
 }
@@ -266,6 +266,14 @@ int sl_respond(sl_call *c, sl_handle *h)
 {
     if (!h)
         return SL_ENOMEM;
+    /* Ask the server to splice the callee's outputs straight into our
+     * response, saving them a trip through this container. It does so only
+     * if none has come our way yet (order is kept either way); whatever
+     * does come here is relayed below. */
+    sl_rt_lock();
+    if (!h->done && !h->cancelled && !h->head && !h->taken)
+        sl_rt_append_locked(SL_FRAME_CALL_PIPE, h->id, NULL, 0);
+    sl_rt_unlock();
     const void *d;
     size_t n;
     bool yielded = false;

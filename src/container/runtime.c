@@ -566,6 +566,11 @@ void sl_rt_unlock(void)
     out_unlock_and_wake();
 }
 
+void sl_rt_unlock_flush(void)
+{
+    flush_now_locked();
+}
+
 void sl_rt_append_locked(uint8_t type, uint32_t id, const void *p, size_t len)
 {
     append_locked(type, id, p, len);

@@ -38,6 +38,7 @@ typedef enum sl_frame_type {
     SL_FRAME_CALL = 15,     /* call id = a new handle: run a function (sl_callreq codec) */
     SL_FRAME_CALL_CREDIT = 16, /* u32 bytes of the handle's outputs consumed */
     SL_FRAME_CALL_CANCEL = 17, /* the caller gave up on the handle */
+    SL_FRAME_CALL_PIPE = 18,   /* send the handle's outputs as the caller's own */
     /* server -> container */
     SL_FRAME_INPUT = 20,    /* a new call (sl_request codec) */
     SL_FRAME_CANCEL = 21,   /* stop the call: the client is gone */

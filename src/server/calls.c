@@ -95,8 +95,17 @@ int sl_calls_on_caller_frame(sl_container *ct, uint8_t type, uint32_t handle, co
         if (len != 4)
             return -EBADMSG;
         bytes = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-        if (s->ct && !s->done)
-            sl_pool_send_credit(s, bytes);
+        sl_stream *target = sl_stream_credit_target(s);
+        if (target->ct && !target->done)
+            sl_pool_send_credit(target, bytes);
+        return 0;
+    }
+    if (type == SL_FRAME_CALL_PIPE) {
+        /* only before anything went to the caller: order must hold */
+        if (!s->delivered && !s->done && s->parent && !s->parent->piped_child) {
+            s->piped = true;
+            s->parent->piped_child = s;
+        }
         return 0;
     }
     detach_caller(s); /* CALL_CANCEL */
@@ -135,10 +144,10 @@ int sl_calls_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len)
         return r;
     }
     case SL_FRAME_OUTPUT:
-        if (s->caller && !s->cancelled) {
-            sl_pool_send(s->caller, SL_FRAME_CALL_OUTPUT, s->handle, p, len);
-            s->delivered = true;
-        }
+        if (s->piped && s->parent && !s->cancelled)
+            sl_stream_emit(s->parent, p, len);
+        else
+            sl_calls_forward(s, p, len);
         return 0;
     case SL_FRAME_RETURN:
     case SL_FRAME_ERROR:
@@ -161,6 +170,25 @@ int sl_calls_encode_input(sl_stream *s, sl_buf *out)
     return r;
 }
 
+void sl_calls_forward(sl_stream *s, const uint8_t *p, size_t len)
+{
+    if (s->caller && !s->cancelled) {
+        sl_pool_send(s->caller, SL_FRAME_CALL_OUTPUT, s->handle, p, len);
+        s->delivered = true;
+    }
+}
+
+/* Breaks the parent/child link (the child is cancelled or freed). */
+static void orphan(sl_stream *child)
+{
+    if (sl_list_linked(&child->child_link))
+        sl_list_remove(&child->child_link);
+    if (child->parent && child->parent->piped_child == child)
+        child->parent->piped_child = NULL;
+    child->parent = NULL;
+    child->piped = false;
+}
+
 void sl_calls_timed_out(sl_stream *s, const char *why)
 {
     if (s->caller) {
@@ -175,8 +203,7 @@ void sl_calls_cancel_children(sl_stream *parent, const char *why)
 {
     while (!sl_list_empty(&parent->children)) {
         sl_stream *c = sl_container_of(parent->children.next, sl_stream, child_link);
-        sl_list_remove(&c->child_link);
-        c->parent = NULL;
+        orphan(c);
         detach_caller(c);
         sl_stream_cancel(c, why);
     }
@@ -194,11 +221,7 @@ void sl_calls_caller_lost(sl_container *ct)
 void sl_calls_unlink(sl_stream *s)
 {
     detach_caller(s);
-    if (sl_list_linked(&s->child_link))
-        sl_list_remove(&s->child_link);
-    while (!sl_list_empty(&s->children)) {
-        sl_stream *c = sl_container_of(s->children.next, sl_stream, child_link);
-        sl_list_remove(&c->child_link);
-        c->parent = NULL;
-    }
+    orphan(s);
+    while (!sl_list_empty(&s->children))
+        orphan(sl_container_of(s->children.next, sl_stream, child_link));
 }

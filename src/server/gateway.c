@@ -371,8 +371,9 @@ static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
     sl_stream *s = sl_container_of(gen, sl_stream, gen);
     s->sending = false;
     s->last_write = sl_now();
-    if (s->inflight_credit && s->ct)
-        sl_pool_send_credit(s, s->inflight_credit);
+    sl_stream *target = sl_stream_credit_target(s);
+    if (s->inflight_credit && target->ct)
+        sl_pool_send_credit(target, s->inflight_credit);
     s->inflight_credit = 0;
     s->inflight.len = 0;
     if (s->inflight.cap > 2 * SL_STREAM_WINDOW)
@@ -410,6 +411,31 @@ static void call_ended(sl_stream *s, bool failed, const char *reason, size_t rea
     sl_stream_mark_dirty(s);
 }
 
+static int append_output(sl_stream *s, const uint8_t *p, size_t len)
+{
+    if (!s->req || s->cancelled)
+        return 0; /* the container stops at its next yield */
+    if (sl_buf_append(&s->pending, p, len))
+        return -ENOMEM;
+    s->delivered = true;
+    s->pending_credit += len;
+    sl_stream_mark_dirty(s);
+    return 0;
+}
+
+void sl_stream_emit(sl_stream *s, const uint8_t *p, size_t len)
+{
+    if (s->is_call)
+        sl_calls_forward(s, p, len);
+    else if (append_output(s, p, len))
+        sl_stream_cancel(s, "server out of memory");
+}
+
+sl_stream *sl_stream_credit_target(sl_stream *s)
+{
+    return s->piped_child && s->piped_child->ct ? s->piped_child : s;
+}
+
 int sl_stream_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len)
 {
     if (s->is_call)
@@ -423,14 +449,7 @@ int sl_stream_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len)
             return -EBADMSG;
         return sl_head_decode(p, len, &s->head);
     case SL_FRAME_OUTPUT:
-        if (!s->req || s->cancelled)
-            return 0; /* the container stops at its next yield */
-        if (sl_buf_append(&s->pending, p, len))
-            return -ENOMEM;
-        s->delivered = true;
-        s->pending_credit += len;
-        sl_stream_mark_dirty(s);
-        return 0;
+        return append_output(s, p, len);
     case SL_FRAME_RETURN:
         if (s->req && !s->cancelled && sl_buf_append(&s->pending, p, len))
             call_ended(s, true, "server out of memory", 20);

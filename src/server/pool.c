@@ -518,6 +518,7 @@ static int on_frame(sl_container *ct, const sl_frame *f)
     case SL_FRAME_CALL:
     case SL_FRAME_CALL_CREDIT:
     case SL_FRAME_CALL_CANCEL:
+    case SL_FRAME_CALL_PIPE:
         return ct->state == SL_CT_STARTING ? -EBADMSG
                                            : sl_calls_on_caller_frame(ct, f->type, f->call_id, f->payload, f->len);
     default:

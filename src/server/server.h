@@ -190,6 +190,10 @@ struct sl_stream {
     uint32_t handle;         /* the caller's id for it */
     sl_list caller_link;     /* in caller->handles */
     sl_buf arg;              /* its argument bytes */
+    /* Piping (sl_respond): a child's outputs go straight to its parent's
+     * client or caller, and credit for them goes back to the child. */
+    bool piped;              /* this call's outputs are its parent's */
+    sl_stream *piped_child;  /* the child piped into this call, if any */
     /* The call tree: cancelling or ending a call cancels what it made. */
     sl_stream *parent;
     sl_list children;        /* sl_stream.child_link */
@@ -203,6 +207,11 @@ sl_stream *sl_stream_alloc(sl_function *fn);
 void sl_stream_release(sl_stream *s);
 /* Has the next flush look at the stream (and free it when it is finished). */
 void sl_stream_mark_dirty(sl_stream *s);
+/* Output for the stream's client or caller that did not come from its own
+ * container (a piped child's). */
+void sl_stream_emit(sl_stream *s, const uint8_t *p, size_t len);
+/* Where credit for the stream's output goes: a piped child, or itself. */
+sl_stream *sl_stream_credit_target(sl_stream *s);
 /* Cancels the call and every call it made; never frees. */
 void sl_stream_cancel(sl_stream *s, const char *why);
 /* The call ran past its function's timeout: fail it, and stop it. */
@@ -228,6 +237,8 @@ int sl_calls_on_caller_frame(sl_container *ct, uint8_t type, uint32_t handle, co
 int sl_calls_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len);
 int sl_calls_encode_input(sl_stream *s, sl_buf *out);
 void sl_calls_cancel_children(sl_stream *parent, const char *why);
+/* Forwards output of call stream `s` to its caller (CALL_OUTPUT). */
+void sl_calls_forward(sl_stream *s, const uint8_t *p, size_t len);
 /* A call stream timed out: tell its caller, and let go of it. */
 void sl_calls_timed_out(sl_stream *s, const char *why);
 /* The caller's container is gone: cancel the calls it made. */
