@@ -24,8 +24,10 @@
  * Threads: every input runs on its own thread inside its container, so
  * blocking code (sleep, disk, a long computation) never holds up another
  * stream; the server's event loop never runs app code. Up to `max_inputs`
- * inputs share one container; more start more containers, up to
- * `max_containers`; beyond that, inputs queue in arrival order.
+ * inputs share one container (100 by default, 1 for a GPU function); more
+ * start more containers, forked in well under a millisecond, up to
+ * `max_containers` (100); beyond that, inputs queue in arrival order and
+ * wait. Idle containers go after `scaledown_window` (60 s).
  *
  * Errors: every function that can fail returns 0 (or a count) on success and
  * a negative SL_E* code on failure, as libuv does. sl_strerror() names them.
