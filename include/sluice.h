@@ -107,6 +107,14 @@ typedef struct sl_function_opts {
      * stops `sluice serve` with an error. Default: none. */
     const char *gpu;
 
+    /* Resources per container. memory (MiB) is enforced with a cgroup v2
+     * memory.max where the machine allows, else RLIMIT_DATA (allocations
+     * past it fail); cpu (cores, e.g. 0.5) needs a cgroup v2 cpu controller
+     * and is otherwise not enforced. GET /_sluice/status says which
+     * applied. Default: no limit. */
+    double cpu;
+    int memory;
+
     /* Failures. */
     double timeout;             /* seconds one call may run before it is
                                    cancelled and fails with a timeout error;

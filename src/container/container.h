@@ -29,6 +29,15 @@ void sl_registry_info(unsigned i, sl_fninfo *out);
  * to stderr. 0 or -EINVAL. */
 int sl_registry_validate(void);
 
+/* ---- limits.c: a function's cpu and memory options ---- */
+
+/* Applies them to the calling (container) process: a cgroup v2 where the
+ * machine allows, RLIMIT_DATA for memory otherwise. 0 or -errno. */
+int sl_limits_apply(double cpu, int memory_mb);
+/* How each is enforced on this machine, for the status document. */
+const char *sl_limits_memory_mechanism(void);
+const char *sl_limits_cpu_mechanism(void);
+
 /* ---- zygote.c ---- */
 
 /* Runs the zygote on control socket `ctl_fd`: loads `app_path`, reports the

@@ -51,6 +51,8 @@ void sl_registry_info(unsigned i, sl_fninfo *out)
     out->scaledown_window = o->scaledown_window > 0 ? o->scaledown_window : SL_DEFAULT_SCALEDOWN_WINDOW;
     out->timeout = o->timeout;
     out->retries = o->retries;
+    out->cpu = o->cpu;
+    out->memory = o->memory;
 }
 
 static int check_function(unsigned i)
@@ -79,6 +81,8 @@ static int check_function(unsigned i)
     CHECK(f.timeout >= 0 && f.timeout <= 1e7, "timeout must be 0 (none) or seconds up to 1e7 (got %g)", f.timeout);
     CHECK(f.retries >= 0 && f.retries <= 100, "retries must be 0..100 (got %d)", f.retries);
     CHECK(f.scaledown_window <= 1e7, "scaledown_window is too large (%g)", f.scaledown_window);
+    CHECK(f.cpu >= 0 && f.cpu <= 1024, "cpu must be 0 (no limit) or cores up to 1024 (got %g)", f.cpu);
+    CHECK(f.memory >= 0, "memory must be 0 (no limit) or MiB (got %d)", f.memory);
     for (unsigned j = 0; j < i; j++)
         CHECK(strcmp(g_defs[j]->name, f.name) != 0, "declared twice");
 #undef CHECK

@@ -464,6 +464,12 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd)
     if (r)
         die("starting the writer thread", -r);
 
+    r = sl_limits_apply(info.cpu, info.memory);
+    if (r) {
+        fprintf(stderr, "sluice: container %d (%s): cannot apply cpu/memory limits: %s\n", (int)getpid(),
+                g_ct.def->name, strerror(-r));
+        _exit(3);
+    }
     if (g_ct.def->opts->enter) {
         int rc = g_ct.def->opts->enter();
         if (rc != 0) {

@@ -225,6 +225,10 @@ int sl_functable_encode(sl_buf *b, const sl_functable *t)
             r = sl_write_f64(b, f->timeout);
         if (!r)
             r = sl_write_i32(b, f->retries);
+        if (!r)
+            r = sl_write_f64(b, f->cpu);
+        if (!r)
+            r = sl_write_i32(b, f->memory);
     }
     return r;
 }
@@ -248,6 +252,8 @@ static int walk_functable(sl_reader r, arena *a, sl_functable *out)
         f.gpu = copy_str(&r, a, NULL);
         f.timeout = sl_read_f64(&r);
         f.retries = sl_read_i32(&r);
+        f.cpu = sl_read_f64(&r);
+        f.memory = sl_read_i32(&r);
         if (r.err)
             return -EBADMSG;
         if (out)

@@ -50,6 +50,8 @@ typedef struct sl_fninfo {
     const char *gpu;                   /* "" when none */
     double timeout;                    /* 0: none */
     int32_t retries;
+    double cpu;                        /* cores; 0: no limit */
+    int32_t memory;                    /* MiB; 0: no limit */
 } sl_fninfo;
 
 typedef struct sl_functable {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container/container.h"
 #include "server/server.h"
 
 static const char *state_name(sl_container_state s)
@@ -21,7 +22,7 @@ static json_t *container_json(const sl_container *ct)
                      "inputs_in_flight", ct->inflight, "gpu", ct->gpus);
 }
 
-static json_t *function_json(const sl_function *fn)
+static json_t *function_json_core(const sl_function *fn)
 {
     json_t *cts = json_array();
     sl_list_each(it, (sl_list *)&fn->containers)
@@ -39,6 +40,14 @@ static json_t *function_json(const sl_function *fn)
                      "containers_lifecycle", lifecycle, "containers", cts);
 }
 
+static json_t *function_json(const sl_function *fn)
+{
+    json_t *j = function_json_core(fn);
+    json_object_set_new(j, "cpu", json_real(fn->info.cpu));
+    json_object_set_new(j, "memory_mib", json_integer(fn->info.memory));
+    return j;
+}
+
 static json_t *gpus_json(void)
 {
     json_t *devices = json_array();
@@ -54,8 +63,9 @@ void sl_status_respond(h2o_req_t *req)
     json_t *fns = json_array();
     for (uint32_t i = 0; i < sl_nfunctions; i++)
         json_array_append_new(fns, function_json(&sl_functions[i]));
-    json_t *doc = json_pack("{s:I, s:o, s:o}", "open_streams", (json_int_t)sl_gateway_open_streams(), "gpus",
-                            gpus_json(), "functions", fns);
+    json_t *limits = json_pack("{s:s, s:s}", "memory", sl_limits_memory_mechanism(), "cpu", sl_limits_cpu_mechanism());
+    json_t *doc = json_pack("{s:I, s:o, s:o, s:o}", "open_streams", (json_int_t)sl_gateway_open_streams(), "gpus",
+                            gpus_json(), "limits_enforced_by", limits, "functions", fns);
     char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
     json_decref(doc);
     if (!text) {

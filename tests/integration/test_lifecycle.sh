@@ -37,3 +37,9 @@ code=$(curl -s -o "$TMP/body" -w '%{http_code}' "$BASE/always_crash")
 [ "$code" = 500 ] && grep -q 'signal 11' "$TMP/body" || fail "final failure: $code $(cat "$TMP/body")"
 holds always_crash 'f["calls"]["retried"] == 2 and f["calls"]["failed"] == 1' || fail "expected 2 retries then a failure"
 pass "after its retries the input fails with the crash's reason"
+
+[ "$(curl -sS "$BASE/hog?mb=16")" = "allocated 16 MiB" ] || fail "a small allocation under the limit failed"
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' "$BASE/hog?mb=256")
+[ "$code" = 500 ] && grep -q 'allocation of 256 MiB refused' "$TMP/body" || fail "memory limit: $code $(cat "$TMP/body")"
+how=$(curl -sf "$BASE/_sluice/status" | $PY -c 'import json,sys; print(json.load(sys.stdin)["limits_enforced_by"]["memory"])')
+pass "memory = 64 MiB is enforced (by $how): 16 MiB allocates, 256 MiB is refused"

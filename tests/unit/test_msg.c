@@ -165,7 +165,7 @@ static const sl_fninfo FNS[] = {
     {.name = "echo", .is_web = 1, .content_type = "text/plain; charset=utf-8", .method = "POST", .max_inputs = 100,
      .min_containers = 0, .max_containers = 100, .scaledown_window = 60.0},
     {.name = "batch", .max_inputs = -1, .min_containers = 2, .max_containers = 7, .buffer_containers = 3,
-     .scaledown_window = 0.25, .gpu = "A100:2", .timeout = 12.5, .retries = 4},
+     .scaledown_window = 0.25, .gpu = "A100:2", .timeout = 12.5, .retries = 4, .cpu = 1.5, .memory = 2048},
     {.name = "stream", .is_web = 1, .content_type = "text/event-stream", .method = "GET", .max_inputs = 1,
      .min_containers = 1, .max_containers = 2147483647, .scaledown_window = 1234.5678e-3, .gpu = "any"},
 };
@@ -508,6 +508,8 @@ static void test_functable_round_trips_three_functions(void **state)
         assert_string_equal(got->gpu, want->gpu ? want->gpu : "");
         assert_same_double(got->timeout, want->timeout);
         assert_int_equal(got->retries, want->retries);
+        assert_same_double(got->cpu, want->cpu);
+        assert_int_equal(got->memory, want->memory);
     }
     free(t);
     sl_buf_free(&b);

@@ -104,3 +104,19 @@ static int always_crash(sl_call *c)
     return 0;
 }
 SL_WEB_ENDPOINT(always_crash, .retries = 2);
+
+/* Allocates ?mb MiB (and touches it) under a 64 MiB memory limit. */
+static int hog(sl_call *c)
+{
+    long long mb;
+    if (sl_query_int(c, "mb", 256, &mb) < 0 || mb < 1)
+        return sl_fail(c, "bad mb");
+    char *p = malloc((size_t)mb << 20);
+    if (!p)
+        return sl_fail(c, "allocation of %lld MiB refused", mb);
+    for (long long i = 0; i < mb << 20; i += 4096)
+        p[i] = 1;
+    free(p);
+    return sl_returnf(c, "allocated %lld MiB\n", mb);
+}
+SL_WEB_ENDPOINT(hog, .memory = 64);
