@@ -304,6 +304,84 @@ int sl_respond(sl_call *c, sl_handle *h);
  * an HTTP request, its body, as sl_body). */
 const void *sl_arg(const sl_call *c, size_t *len);
 
+/* ---- fan-out: map ------------------------------------------------------
+ *
+ * One call farms inputs out to another function's containers and streams
+ * the results back as they complete. The seed's third example:
+ *
+ *     static int map_me(sl_call *c) {
+ *         return sl_returnf(c, "segment %lld\n", sl_arg_int(c, 0));
+ *     }
+ *     SL_FUNCTION(map_me);
+ *
+ *     static int mapped(sl_call *c) {
+ *         return sl_respond(c, sl_map(c, "map_me", sl_range(0, 10), NULL));
+ *     }
+ *     SL_WEB_ENDPOINT(mapped, .content_type = "text/plain");
+ *
+ * A map is a handle: sl_next gives each input's return value in turn (its
+ * yields, if any, are passed over), sl_respond streams them, sl_close
+ * cancels what is still running. At most `window` inputs are in flight;
+ * the rest are started as results are taken, so a large map never holds
+ * all its inputs or results at once.
+ *
+ * Threads stand in for the seed's asyncio: sl_next blocks only the calling
+ * input's thread, never the server or another stream, so a loop over a map
+ * is the seed's `async for ... in f.map.aio(...)`, and blocking work before
+ * it (the seed's `asyncio.to_thread(split_video, ...)`) is just a call. To
+ * wait on several maps or handles at once, use sl_select.
+ */
+
+/* Where a map's inputs come from; build one with sl_range or sl_items. */
+typedef struct sl_inputs {
+    int kind;                   /* internal: which of the below */
+    long long start, stop;      /* sl_range */
+    const void *const *items;   /* sl_items */
+    const size_t *lens;
+    size_t n;
+} sl_inputs;
+
+/* The integers start, start+1, ..., stop-1; input i is called with one
+ * integer argument (sl_arg_int(c, 0)). */
+sl_inputs sl_range(long long start, long long stop);
+
+/* n byte strings (not copied: they must live as long as the map); input i
+ * is called with items[i] as its argument bytes (sl_arg). */
+sl_inputs sl_items(const void *const *items, const size_t *lens, size_t n);
+
+typedef struct sl_map_opts {
+    bool unordered;             /* results in completion order (the seed's
+                                   order_outputs=False); default: input order */
+    bool return_exceptions;     /* a failed input is an error item: sl_next
+                                   returns SL_EFAILED for it, sl_handle_error
+                                   names the input, and the map goes on.
+                                   Default: the first failure ends the map
+                                   (with that error) and cancels the rest */
+    int window;                 /* inputs in flight at once; default 256 */
+} sl_map_opts;
+
+/* Runs `fn` once per input. `opts` may be NULL (ordered, fail fast).
+ * Returns NULL only when out of memory. */
+sl_handle *sl_map(sl_call *c, const char *fn, sl_inputs inputs, const sl_map_opts *opts);
+
+/* Waits until one of the n handles (calls or maps) has something for
+ * sl_next: an output, a result, or its end. NULL entries are skipped, so a
+ * finished handle can be closed and its slot set to NULL. Returns its
+ * index, or SL_ETIMEDOUT, SL_ECANCELED (this call was cancelled), or
+ * SL_EINVAL (no handle at all). */
+int sl_select(sl_handle *const *handles, int n, double timeout);
+
+/* ---- typed arguments -----------------------------------------------------
+ * A map over sl_range passes each input a list of one integer, encoded as
+ * msgpack on the wire. These read such arguments; sl_arg still gives the
+ * raw bytes. */
+
+/* The number of typed arguments (0 if the call has none). */
+int sl_nargs(sl_call *c);
+
+/* Argument i as an integer; 0 if it is missing or not a number. */
+long long sl_arg_int(sl_call *c, int i);
+
 /* ---- what clients see --------------------------------------------------
  *
  * - Bytes are flushed as they are yielded, over HTTP/1.1 (chunked) and HTTP/2.

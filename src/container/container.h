@@ -74,6 +74,7 @@ struct sl_call {
     /* Strings handed to the app (decoded query params): freed at the end. */
     void **allocs;
     size_t nallocs;
+    void *args;               /* decoded typed arguments (args.c), or NULL */
     struct sl_call *next_queued;
 };
 
@@ -95,6 +96,11 @@ struct sl_handle {
     char *ret;                 /* owned: the return value */
     size_t ret_len;
     struct sl_handle *next;    /* in the container's handle list */
+    /* Maps (map.c): a map handle owns its state; its children are handles
+     * whose outputs are dropped (a map's results are return values). */
+    struct sl_map *map;        /* owned; non-NULL for a map handle */
+    bool discard_outputs;
+    size_t input_index;        /* a map child's input */
 };
 
 /* ---- runtime.c, for handles.c ---- */
@@ -115,6 +121,29 @@ int sl_rt_wait_locked(struct sl_call *c, const struct timespec *deadline);
 void sl_rt_deadline(double seconds, struct timespec *out);
 
 /* ---- handles.c ---- */
+
+/* Starts a call of `fn` with argument bytes `body` (lock not held) and
+ * returns its handle; NULL when out of memory. The CALL frame goes with the
+ * writer's next batch. */
+struct sl_handle *sl_handles_start(sl_call *c, const char *fn, const void *body, size_t len, bool discard_outputs);
+/* Puts a handle made elsewhere (a map) in the list the call's end frees. */
+void sl_handles_adopt(struct sl_handle *h);
+/* Frees a handle the caller has already unlinked or is releasing. */
+void sl_handles_free(struct sl_handle *h);
+
+/* ---- map.c ---- */
+
+/* sl_next / sl_close / readiness of a map handle (lock not held / held). */
+int sl_map_next(struct sl_handle *h, const void **data, size_t *len, double timeout);
+void sl_map_close(struct sl_handle *h);
+bool sl_map_ready_locked(struct sl_handle *h);
+void sl_map_free(struct sl_map *m);
+
+/* ---- args.c ---- */
+
+/* Encodes a typed argument list of one integer (caller frees *out). */
+int sl_args_encode_int(long long v, void **out, size_t *len);
+void sl_args_free(struct sl_call *c);
 
 /* A CALL_OUTPUT / CALL_RETURN / CALL_ERROR frame (reader thread). */
 void sl_handles_on_frame(uint8_t type, uint32_t id, const uint8_t *p, size_t len);

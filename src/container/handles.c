@@ -54,8 +54,10 @@ static void drop_taken_locked(struct sl_handle *h)
     h->taken = NULL;
 }
 
-static void free_handle(struct sl_handle *h)
+void sl_handles_free(struct sl_handle *h)
 {
+    if (h->map)
+        sl_map_free(h->map);
     free(h->taken);
     for (sl_item *it = h->head, *next; it; it = next) {
         next = it->next;
@@ -91,6 +93,11 @@ void sl_handles_on_frame(uint8_t type, uint32_t id, const uint8_t *p, size_t len
         sl_rt_unlock(); /* closed or cancelled here: the server drops the rest */
         return;
     }
+    if (type == SL_FRAME_CALL_OUTPUT && h->discard_outputs) {
+        credit_locked(h, len); /* a map wants return values only */
+        sl_rt_unlock();
+        return;
+    }
     if (type == SL_FRAME_CALL_OUTPUT) {
         sl_item *it = malloc(sizeof *it + len);
         if (!it) {
@@ -118,7 +125,7 @@ void sl_handles_release_locked(struct sl_call *c)
         struct sl_handle *h = *p;
         if (h->owner == c) {
             *p = h->next;
-            free_handle(h);
+            sl_handles_free(h);
         } else {
             p = &h->next;
         }
@@ -127,19 +134,20 @@ void sl_handles_release_locked(struct sl_call *c)
 
 /* ---- the API ---- */
 
-sl_handle *sl_spawn(sl_call *c, const char *fn, const void *arg, size_t len)
+static struct sl_handle *start(sl_call *c, const char *fn, const void *body, size_t len, bool discard, bool flush)
 {
-    if (!c || !fn || (!arg && len) || len > SL_MAX_MESSAGE)
+    if (!c || !fn || (!body && len) || len > SL_MAX_MESSAGE)
         return NULL;
     struct sl_handle *h = calloc(1, sizeof *h);
     sl_buf payload = {0};
-    sl_callreq req = {c->id, fn, arg, (uint32_t)len};
+    sl_callreq req = {c->id, fn, body, (uint32_t)len};
     if (!h || sl_callreq_encode(&payload, &req)) {
         free(h);
         sl_buf_free(&payload);
         return NULL;
     }
     h->owner = c;
+    h->discard_outputs = discard;
     sl_rt_lock();
     h->id = g_next_id++;
     h->next = g_handles;
@@ -148,9 +156,30 @@ sl_handle *sl_spawn(sl_call *c, const char *fn, const void *arg, size_t len)
         h->cancelled = true; /* nothing to start: the caller is already cancelled */
     else
         sl_rt_append_locked(SL_FRAME_CALL, h->id, payload.data, payload.len);
-    sl_rt_unlock_flush();
+    if (flush)
+        sl_rt_unlock_flush();
+    else
+        sl_rt_unlock();
     sl_buf_free(&payload);
     return h;
+}
+
+void sl_handles_adopt(struct sl_handle *h)
+{
+    sl_rt_lock();
+    h->next = g_handles;
+    g_handles = h;
+    sl_rt_unlock();
+}
+
+struct sl_handle *sl_handles_start(sl_call *c, const char *fn, const void *body, size_t len, bool discard_outputs)
+{
+    return start(c, fn, body, len, discard_outputs, false);
+}
+
+sl_handle *sl_spawn(sl_call *c, const char *fn, const void *arg, size_t len)
+{
+    return start(c, fn, arg, len, false, true); /* the caller waits next: write now */
 }
 
 /* Waits (lock held) until the handle has an output or has ended. */
@@ -173,6 +202,8 @@ int sl_next(sl_handle *h, const void **data, size_t *len, double timeout)
 {
     if (!h)
         return SL_EINVAL;
+    if (h->map)
+        return sl_map_next(h, data, len, timeout);
     sl_rt_lock();
     drop_taken_locked(h);
     int r = wait_locked(h, timeout);
@@ -212,7 +243,9 @@ int sl_cancel(sl_handle *h)
     if (!h)
         return SL_EINVAL;
     sl_rt_lock();
-    if (!h->done && !h->cancelled) {
+    if (h->map) {
+        h->cancelled = true; /* sl_close or the caller's end stops its inputs */
+    } else if (!h->done && !h->cancelled) {
         h->cancelled = true;
         sl_rt_append_locked(SL_FRAME_CALL_CANCEL, h->id, NULL, 0);
     }
@@ -229,11 +262,13 @@ void sl_close(sl_handle *h)
 {
     if (!h)
         return;
+    if (h->map)
+        sl_map_close(h); /* closes the inputs still in flight */
     sl_cancel(h);
     sl_rt_lock();
     unlink_locked(h);
     sl_rt_unlock();
-    free_handle(h);
+    sl_handles_free(h);
 }
 
 int sl_remote(sl_call *c, const char *fn, const void *arg, size_t len, const void **out, size_t *out_len)
@@ -271,7 +306,7 @@ int sl_respond(sl_call *c, sl_handle *h)
      * if none has come our way yet (order is kept either way); whatever
      * does come here is relayed below. */
     sl_rt_lock();
-    if (!h->done && !h->cancelled && !h->head && !h->taken)
+    if (!h->map && !h->done && !h->cancelled && !h->head && !h->taken)
         sl_rt_append_locked(SL_FRAME_CALL_PIPE, h->id, NULL, 0);
     sl_rt_unlock();
     const void *d;
@@ -290,5 +325,52 @@ int sl_respond(sl_call *c, sl_handle *h)
     else if (r == SL_ECANCELED || r == 1)
         r = 0; /* cancelled: nobody is listening for a result */
     sl_close(h);
+    return r;
+}
+
+static bool ready_locked(struct sl_handle *h)
+{
+    if (h->map)
+        return sl_map_ready_locked(h);
+    return h->head || h->done || h->cancelled;
+}
+
+int sl_select(sl_handle *const *hs, int n, double timeout)
+{
+    struct sl_call *owner = NULL;
+    for (int i = 0; hs && i < n && !owner; i++)
+        if (hs[i])
+            owner = hs[i]->owner; /* NULL entries (closed handles) are skipped */
+    if (!owner)
+        return SL_EINVAL;
+    struct timespec deadline;
+    if (timeout >= 0)
+        sl_rt_deadline(timeout, &deadline);
+    sl_rt_lock();
+    int r = SL_ETIMEDOUT;
+    for (;;) {
+        for (int i = 0; i < n; i++)
+            if (hs[i] && ready_locked(hs[i])) {
+                r = i;
+                goto out;
+            }
+        if (owner->cancelled) {
+            r = SL_ECANCELED;
+            break;
+        }
+        if (sl_rt_wait_locked(owner, timeout >= 0 ? &deadline : NULL) == SL_ETIMEDOUT)
+            timeout = 0; /* one last look, then give up */
+        else
+            continue;
+        for (int i = 0; i < n; i++)
+            if (hs[i] && ready_locked(hs[i])) {
+                r = i;
+                goto out;
+            }
+        r = SL_ETIMEDOUT;
+        break;
+    }
+out:
+    sl_rt_unlock();
     return r;
 }

@@ -228,6 +228,7 @@ static void free_call(struct sl_call *c)
     for (size_t i = 0; i < c->nallocs; i++)
         free(c->allocs[i]);
     free(c->allocs);
+    sl_args_free(c);
     free(c);
 }
 

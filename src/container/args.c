@@ -1,0 +1,77 @@
+/*
+ * args.c: typed call arguments. On the wire a typed argument list is a
+ * msgpack array (msgpack-c); a call's arguments are decoded once, on first
+ * use, and kept until the call ends.
+ */
+#include <errno.h>
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "container/container.h"
+
+int sl_args_encode_int(long long v, void **out, size_t *len)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    if (msgpack_pack_array(&pk, 1) || msgpack_pack_long_long(&pk, v)) {
+        msgpack_sbuffer_destroy(&sb);
+        return SL_ENOMEM;
+    }
+    *out = sb.data; /* malloc'd by the sbuffer: the caller frees it */
+    *len = sb.size;
+    return 0;
+}
+
+/* The call's arguments as a msgpack array, or NULL if they are not one. */
+static const msgpack_object_array *args(sl_call *c)
+{
+    if (!c->args) {
+        msgpack_unpacked *u = malloc(sizeof *u);
+        if (!u)
+            return NULL;
+        msgpack_unpacked_init(u);
+        size_t off = 0;
+        if (msgpack_unpack_next(u, c->req->body, c->req->body_len, &off) != MSGPACK_UNPACK_SUCCESS ||
+            off != c->req->body_len || u->data.type != MSGPACK_OBJECT_ARRAY)
+            u->data.type = MSGPACK_OBJECT_NIL; /* not typed arguments: remember that */
+        c->args = u;
+    }
+    const msgpack_unpacked *u = c->args;
+    return u->data.type == MSGPACK_OBJECT_ARRAY ? &u->data.via.array : NULL;
+}
+
+void sl_args_free(struct sl_call *c)
+{
+    if (c->args) {
+        msgpack_unpacked_destroy(c->args);
+        free(c->args);
+    }
+}
+
+int sl_nargs(sl_call *c)
+{
+    const msgpack_object_array *a = c ? args(c) : NULL;
+    return a ? (int)a->size : 0;
+}
+
+long long sl_arg_int(sl_call *c, int i)
+{
+    const msgpack_object_array *a = c ? args(c) : NULL;
+    if (!a || i < 0 || (uint32_t)i >= a->size)
+        return 0;
+    const msgpack_object *o = &a->ptr[i];
+    switch (o->type) {
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        return o->via.u64 > (uint64_t)LLONG_MAX ? LLONG_MAX : (long long)o->via.u64;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return (long long)o->via.i64;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        return (long long)o->via.f64;
+    default:
+        return 0;
+    }
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Maps: the seed's /mapped in order; completion order when asked; a large
+# map; a crashing input as an error item or as the map's failure; sl_items
+# and sl_select.
+source "$(dirname "$0")/lib.sh"
+start_server "$SRC/examples/map.c"
+
+out=$(curl -sS "$BASE/mapped")
+[ "$out" = "$(for i in $(seq 0 9); do echo "segment $i"; done)" ] || fail "/mapped: $out"
+pass "/mapped streams segment 0..9 in order"
+
+curl -sS "$BASE/mapped?n=20000" >"$TMP/big"
+[ "$(wc -l <"$TMP/big")" = 20000 ] && [ "$(tail -1 "$TMP/big")" = "segment 19999" ] || fail "large map: $(tail -2 "$TMP/big")"
+seq 0 19999 | sed 's/^/segment /' | cmp -s - "$TMP/big" || fail "large map out of order"
+curl -sS "$BASE/mapped?n=2000&ordered=0" | sort -t' ' -k2 -n >"$TMP/unordered"
+seq 0 1999 | sed 's/^/segment /' | cmp -s - "$TMP/unordered" || fail "unordered map lost or duplicated results"
+pass "a 20,000-input map arrives whole and in order; unordered ones whole"
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
+
+start_server "$SRC/tests/integration/apps/maps.c"
+ordered=$(curl -sS "$BASE/reversed" | tr '\n' ' ')
+[ "$ordered" = "$(for i in $(seq 0 9); do printf 'result %d ' "$i"; done)" ] || fail "ordered: $ordered"
+curl -sS "$BASE/reversed?ordered=0" >"$TMP/u"
+[ "$(sort "$TMP/u" | uniq | wc -l)" = 10 ] || fail "unordered lost or duplicated: $(cat "$TMP/u")"
+[ "$(head -1 "$TMP/u")" != "result 0" ] || fail "unordered results came in input order: $(cat "$TMP/u" | tr '\n' ' ')"
+pass "unordered results come as inputs finish: $(tr '\n' ' ' <"$TMP/u")"
+
+curl -sS "$BASE/tolerant" >"$TMP/t"
+[ "$(grep -c '^ok ' "$TMP/t")" = 9 ] || fail "tolerant map lost results: $(cat "$TMP/t")"
+grep -q '^error: fragile input 3 failed: fragile: container .* signal 11' "$TMP/t" || fail "no error item naming input 3: $(cat "$TMP/t")"
+pass "a crashing input is an error item naming it; the other nine results arrive"
+
+# results 0..2 went out first, so the failure cuts the body (no final chunk)
+rc=0; curl -sS "$BASE/strict" >"$TMP/s" 2>/dev/null || rc=$?
+[ "$rc" != 0 ] || fail "a failed map ended its stream cleanly: $(cat "$TMP/s")"
+grep -q '^ok 3' "$TMP/s" && fail "input 3 produced a result"
+grep -q "call .* to strict failed: fragile input 3 failed: fragile: container .* signal 11" "$TMP/server.err" ||
+    fail "the failure does not name input 3"
+
+pass "without return_exceptions the map fails, naming input 3"
+
+out=$(curl -sS "$BASE/two_maps")
+for w in 'a^2' 'bb^2' 'ccc^2' 'result 8' 'result 9' 'got 5'; do
+    echo "$out" | grep -qF "$w" || fail "two_maps missing '$w': $out"
+done
+pass "sl_items and sl_select over two maps"
