@@ -38,6 +38,12 @@ code=$(curl -s -o "$TMP/body" -w '%{http_code}' "$BASE/always_crash")
 holds always_crash 'f["calls"]["retried"] == 2 and f["calls"]["failed"] == 1' || fail "expected 2 retries then a failure"
 pass "after its retries the input fails with the crash's reason"
 
+# Under ASan (make test SAN=1) the sanitizer's own mappings exceed any small
+# RLIMIT_DATA, so the limit is checked in the plain build only.
+if ldd "$SLUICE" | grep -q libasan; then
+    echo "note: memory limit not checked in a sanitizer build"
+    exit 0
+fi
 [ "$(curl -sS "$BASE/hog?mb=16")" = "allocated 16 MiB" ] || fail "a small allocation under the limit failed"
 code=$(curl -s -o "$TMP/body" -w '%{http_code}' "$BASE/hog?mb=256")
 [ "$code" = 500 ] && grep -q 'allocation of 256 MiB refused' "$TMP/body" || fail "memory limit: $code $(cat "$TMP/body")"
