@@ -75,6 +75,8 @@ struct sl_call {
     void **allocs;
     size_t nallocs;
     void *args;               /* decoded typed arguments (args.c), or NULL */
+    struct sl_handle *handles; /* open handles it made (under the output lock) */
+    bool wake_pending;        /* results arrived; sl_handles_wake will signal cv */
     struct sl_call *next_queued;
 };
 
@@ -95,7 +97,8 @@ struct sl_handle {
     char *error;               /* owned */
     char *ret;                 /* owned: the return value */
     size_t ret_len;
-    struct sl_handle *next;    /* in the container's handle list */
+    struct sl_handle *prev, *next; /* in the owner's list of handles */
+    struct sl_handle *hnext;   /* in its hash bucket (by id) */
     /* Maps (map.c): a map handle owns its state; its children are handles
      * whose outputs are dropped (a map's results are return values). */
     struct sl_map *map;        /* owned; non-NULL for a map handle */
@@ -147,6 +150,8 @@ void sl_args_free(struct sl_call *c);
 
 /* A CALL_OUTPUT / CALL_RETURN / CALL_ERROR frame (reader thread). */
 void sl_handles_on_frame(uint8_t type, uint32_t id, const uint8_t *p, size_t len);
+/* Wakes the callers those frames were for (reader thread, after a read). */
+void sl_handles_wake(void);
 /* Frees every handle `c` still holds (lock held): it is ending, and the
  * server cancels what those handles still run. */
 void sl_handles_release_locked(struct sl_call *c);

@@ -16,24 +16,72 @@
 #include "container/container.h"
 #include "proto/frame.h"
 
-static struct sl_handle *g_handles; /* every open handle of this container */
+/* Open handles: by id in a hash table (frames name them), and per owning
+ * call in a list (its end frees them). Maps have id 0 and are not hashed. */
+#define BUCKETS 4096u
+static struct sl_handle *g_buckets[BUCKETS];
 static uint32_t g_next_id = 1;
 
 static struct sl_handle *find_locked(uint32_t id)
 {
-    for (struct sl_handle *h = g_handles; h; h = h->next)
+    for (struct sl_handle *h = g_buckets[id % BUCKETS]; h; h = h->hnext)
         if (h->id == id)
             return h;
     return NULL;
 }
 
+static void link_locked(struct sl_handle *h)
+{
+    struct sl_call *c = h->owner;
+    h->prev = NULL;
+    h->next = c->handles;
+    if (c->handles)
+        c->handles->prev = h;
+    c->handles = h;
+    if (h->id) {
+        h->hnext = g_buckets[h->id % BUCKETS];
+        g_buckets[h->id % BUCKETS] = h;
+    }
+}
+
 static void unlink_locked(struct sl_handle *h)
 {
-    for (struct sl_handle **p = &g_handles; *p; p = &(*p)->next)
-        if (*p == h) {
-            *p = h->next;
+    if (h->prev)
+        h->prev->next = h->next;
+    else if (h->owner->handles == h)
+        h->owner->handles = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+    h->prev = h->next = NULL;
+    if (h->id)
+        for (struct sl_handle **p = &g_buckets[h->id % BUCKETS]; *p; p = &(*p)->hnext)
+            if (*p == h) {
+                *p = h->hnext;
+                break;
+            }
+}
+
+/* Callers to wake once the reader has handled everything it read: one
+ * wake-up per batch of results, not one per result. */
+static struct sl_call **g_wake;
+static size_t g_nwake, g_wake_cap;
+
+static void wake_later_locked(struct sl_call *c)
+{
+    if (c->wake_pending)
+        return;
+    if (g_nwake == g_wake_cap) {
+        size_t cap = g_wake_cap ? g_wake_cap * 2 : 64;
+        struct sl_call **w = realloc(g_wake, cap * sizeof *w);
+        if (!w) {
+            pthread_cond_broadcast(&c->cv); /* no room to defer: wake now */
             return;
         }
+        g_wake = w;
+        g_wake_cap = cap;
+    }
+    c->wake_pending = true;
+    g_wake[g_nwake++] = c;
 }
 
 static void credit_locked(struct sl_handle *h, size_t bytes)
@@ -115,20 +163,34 @@ void sl_handles_on_frame(uint8_t type, uint32_t id, const uint8_t *p, size_t len
     } else {
         finish_locked(h, type == SL_FRAME_CALL_ERROR, (const char *)p, len);
     }
-    pthread_cond_broadcast(&h->owner->cv);
+    wake_later_locked(h->owner);
+    sl_rt_unlock();
+}
+
+void sl_handles_wake(void)
+{
+    sl_rt_lock();
+    for (size_t i = 0; i < g_nwake; i++) {
+        g_wake[i]->wake_pending = false;
+        pthread_cond_broadcast(&g_wake[i]->cv);
+    }
+    g_nwake = 0;
     sl_rt_unlock();
 }
 
 void sl_handles_release_locked(struct sl_call *c)
 {
-    for (struct sl_handle **p = &g_handles; *p;) {
-        struct sl_handle *h = *p;
-        if (h->owner == c) {
-            *p = h->next;
-            sl_handles_free(h);
-        } else {
-            p = &h->next;
-        }
+    if (c->wake_pending) /* the call ends before the reader's wake: forget it */
+        for (size_t i = 0; i < g_nwake; i++)
+            if (g_wake[i] == c) {
+                g_wake[i] = g_wake[--g_nwake];
+                c->wake_pending = false;
+                break;
+            }
+    while (c->handles) {
+        struct sl_handle *h = c->handles;
+        unlink_locked(h);
+        sl_handles_free(h);
     }
 }
 
@@ -150,8 +212,9 @@ static struct sl_handle *start(sl_call *c, const char *fn, const void *body, siz
     h->discard_outputs = discard;
     sl_rt_lock();
     h->id = g_next_id++;
-    h->next = g_handles;
-    g_handles = h;
+    if (h->id == 0)
+        h->id = g_next_id++; /* wrapped: 0 names no handle */
+    link_locked(h);
     if (c->cancelled)
         h->cancelled = true; /* nothing to start: the caller is already cancelled */
     else
@@ -167,8 +230,7 @@ static struct sl_handle *start(sl_call *c, const char *fn, const void *body, siz
 void sl_handles_adopt(struct sl_handle *h)
 {
     sl_rt_lock();
-    h->next = g_handles;
-    g_handles = h;
+    link_locked(h);
     sl_rt_unlock();
 }
 

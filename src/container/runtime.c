@@ -505,6 +505,7 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd)
         if (k < 0)
             die("reading from the server", EBADMSG);
         sl_buf_consume(&in, off);
+        sl_handles_wake();
     }
 }
 
