@@ -20,11 +20,11 @@ static int split_video(sl_call *c, long long n)
     return sl_sleep(c, 0.3);
 }
 
-/* Stands in for transcribing one segment on a GPU: 0.2 to 0.4 s. */
+/* Stands in for transcribing one segment on a GPU: 0.2 to 0.8 s. */
 static int transcribe_segment(sl_call *c)
 {
     long long i = sl_arg_int(c, 0);
-    if (sl_sleep(c, 0.2 + (double)(i % 3) * 0.1) < 0)
+    if (sl_sleep(c, 0.2 + (double)(i % 4) * 0.2) < 0)
         return 0;
     return sl_returnf(c, "segment %lld: transcribed", i);
 }
