@@ -75,6 +75,20 @@ int sl_yieldf(sl_call *c, const char *fmt, ...)
     return r;
 }
 
+/* Sets the return value, taking ownership of `owned` (freed on failure). */
+static int take_return(sl_call *c, char *owned, size_t len)
+{
+    int r = c->has_ret ? SL_EALREADY : len > SL_MAX_MESSAGE ? SL_EMSGSIZE : 0;
+    if (r) {
+        free(owned);
+        return r;
+    }
+    c->ret = owned;
+    c->ret_len = len;
+    c->has_ret = true;
+    return 0;
+}
+
 int sl_return(sl_call *c, const void *data, size_t len)
 {
     if (!c || (!data && len))
@@ -82,16 +96,13 @@ int sl_return(sl_call *c, const void *data, size_t len)
     if (c->has_ret)
         return SL_EALREADY;
     if (len > SL_MAX_MESSAGE)
-        return SL_EMSGSIZE;
+        return SL_EMSGSIZE; /* before copying it */
     char *copy = malloc(len ? len : 1);
     if (!copy)
         return SL_ENOMEM;
     if (len)
         memcpy(copy, data, len);
-    c->ret = copy;
-    c->ret_len = len;
-    c->has_ret = true;
-    return 0;
+    return take_return(c, copy, len);
 }
 
 int sl_returnf(sl_call *c, const char *fmt, ...)
@@ -99,13 +110,11 @@ int sl_returnf(sl_call *c, const char *fmt, ...)
     size_t len;
     va_list ap;
     va_start(ap, fmt);
-    char *s = vformat(fmt, ap, &len);
+    char *s = c ? vformat(fmt, ap, &len) : NULL;
     va_end(ap);
-    if (!s)
-        return SL_ENOMEM;
-    int r = sl_return(c, s, len);
-    free(s);
-    return r;
+    if (!c)
+        return SL_EINVAL;
+    return s ? take_return(c, s, len) : SL_ENOMEM;
 }
 
 int sl_fail(sl_call *c, const char *fmt, ...)
