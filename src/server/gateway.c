@@ -235,8 +235,10 @@ static void add_header(h2o_req_t *req, const char *name, const char *value)
 static void start_response(sl_stream *s)
 {
     h2o_req_t *req = s->req;
-    const sl_head *h = s->head;
-    const char *ct = h && *h->content_type ? h->content_type : s->fn->info.content_type;
+    const sl_head *h = s->format ? NULL : s->head; /* the call API frames it itself */
+    const char *ct = s->format ? sl_api_content_type(s->format)
+                     : h && *h->content_type ? h->content_type
+                                             : s->fn->info.content_type;
     req->res.status = h ? (int)h->status : 200;
     req->res.reason = reason_phrase(req->res.status);
     add_header(req, "content-type", ct);
@@ -257,9 +259,16 @@ static void start_response(sl_stream *s)
 static void respond_error(sl_stream *s, int status, const char *reason)
 {
     char body[1024];
-    snprintf(body, sizeof body, "%s\n", reason);
+    char *json = s->format ? sl_api_error_body(reason) : NULL;
+    snprintf(body, sizeof body, "%s\n", json ? json : reason);
+    free(json);
     h2o_req_t *req = detach(s);
-    h2o_send_error_generic(req, status, reason_phrase(status), body, 0);
+    int flags = 0;
+    if (s->format) {
+        add_header(req, "content-type", "application/json");
+        flags = H2O_SEND_ERROR_KEEP_HEADERS;
+    }
+    h2o_send_error_generic(req, status, reason_phrase(status), body, flags);
 }
 
 /* Appends an SSE error event; every line of the reason is a data line. */
@@ -304,10 +313,11 @@ static void send_pending(sl_stream *s)
 static void send_final(sl_stream *s)
 {
     if (s->failed) {
-        if (s->is_sse && !s->error_sent) {
+        if (s->is_sse && !s->error_sent)
             append_sse_error(s);
-            s->error_sent = true;
-        }
+        else if (s->format && !s->error_sent)
+            sl_api_error(s, s->error ? s->error : "the call failed");
+        s->error_sent = true;
         if (s->pending.len) {
             send_pending(s); /* proceed() brings us back for the cut */
             return;
@@ -415,7 +425,7 @@ static int append_output(sl_stream *s, const uint8_t *p, size_t len)
 {
     if (!s->req || s->cancelled)
         return 0; /* the container stops at its next yield */
-    if (sl_buf_append(&s->pending, p, len))
+    if (s->format ? sl_api_output(s, p, len) : sl_buf_append(&s->pending, p, len))
         return -ENOMEM;
     s->delivered = true;
     s->pending_credit += len;
@@ -451,7 +461,8 @@ int sl_stream_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len)
     case SL_FRAME_OUTPUT:
         return append_output(s, p, len);
     case SL_FRAME_RETURN:
-        if (s->req && !s->cancelled && sl_buf_append(&s->pending, p, len))
+        if (s->req && !s->cancelled &&
+            (s->format ? sl_api_return(s, p, len) : sl_buf_append(&s->pending, p, len)))
             call_ended(s, true, "server out of memory", 20);
         else
             call_ended(s, false, NULL, 0);
@@ -475,7 +486,7 @@ void sl_stream_fail(sl_stream *s, const char *reason)
 
 int sl_stream_encode_input(sl_stream *s, sl_buf *out)
 {
-    if (s->is_call)
+    if (s->is_call || s->format) /* typed arguments, not an HTTP request */
         return sl_calls_encode_input(s, out);
     h2o_req_t *req = s->req;
     sl_strv method = {req->method.base, req->method.len};
@@ -588,6 +599,8 @@ static bool method_allowed(const sl_function *fn, h2o_req_t *req)
     return strlen(m) == req->method.len && memcmp(m, req->method.base, req->method.len) == 0;
 }
 
+static sl_stream *stream_new(sl_function *fn, h2o_req_t *req);
+
 static int on_sluice_path(h2o_req_t *req, h2o_iovec_t path)
 {
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/_sluice/health"))) {
@@ -603,6 +616,8 @@ static int on_sluice_path(h2o_req_t *req, h2o_iovec_t path)
         sl_status_respond(req);
         return 0;
     }
+    if (path.len > 14 && memcmp(path.base, "/_sluice/call/", 14) == 0)
+        return sl_api_call(req, h2o_iovec_init(path.base + 14, path.len - 14), stream_new);
     return respond_plain(req, 404, "no such sluice path\n");
 }
 

@@ -89,6 +89,10 @@ static inline void sl_list_remove(sl_list *n)
 
 typedef struct sl_stream sl_stream;
 
+/* How a stream's output is framed for its HTTP client: raw for a web
+ * endpoint, or one of the call API's formats (call_api.c). */
+typedef enum sl_api_format { SL_API_RAW = 0, SL_API_JSON, SL_API_SSE, SL_API_NDJSON } sl_api_format;
+
 typedef struct sl_function {
     uint32_t index;
     sl_fninfo info;          /* strings owned by the pool's function table */
@@ -177,6 +181,8 @@ struct sl_stream {
     sl_buf pending, inflight;
     size_t pending_credit, inflight_credit; /* container bytes in each */
     bool is_sse, started, sending, done, failed, in_send, cancelled, error_sent;
+    sl_api_format format;    /* SL_API_RAW unless called through the call API */
+    bool json_items;         /* the call API's JSON document has its outputs array open */
     char *error;             /* owned: why the call failed */
     double last_write, send_started, cancel_at, last_peek;
     double run_at;           /* when it was last given to a container */
@@ -245,6 +251,19 @@ void sl_calls_timed_out(sl_stream *s, const char *why);
 void sl_calls_caller_lost(sl_container *ct);
 /* Takes the stream out of the call tree (it is being freed). */
 void sl_calls_unlink(sl_stream *s);
+
+/* ---- the call API (call_api.c) ---- */
+
+/* POST /_sluice/call/<name>: `attach` makes the stream for the request. */
+int sl_api_call(h2o_req_t *req, h2o_iovec_t name, sl_stream *(*attach)(sl_function *, h2o_req_t *));
+const char *sl_api_content_type(sl_api_format f);
+/* Append an output / the return value / a late failure to s->pending in
+ * the stream's format. 0 or -ENOMEM. */
+int sl_api_output(sl_stream *s, const uint8_t *p, size_t len);
+int sl_api_return(sl_stream *s, const uint8_t *p, size_t len);
+int sl_api_error(sl_stream *s, const char *reason);
+/* {"error": reason} (caller frees), or NULL. */
+char *sl_api_error_body(const char *reason);
 
 /* ---- the zygote (zygote_link.c) ---- */
 

@@ -109,3 +109,16 @@ static int handle_ops(sl_call *c)
                       second, third, after == SL_ECANCELED ? "cancelled" : "other");
 }
 SL_WEB_ENDPOINT(handle_ops);
+
+/* For the call API: the sum of its integer arguments, yielding each. */
+static int add(sl_call *c)
+{
+    long long sum = 0;
+    for (int i = 0; i < sl_nargs(c); i++) {
+        long long v = sl_arg_int(c, i);
+        sl_yieldf(c, "+%lld", v);
+        sum += v;
+    }
+    return sl_returnf(c, "%lld", sum);
+}
+SL_FUNCTION(add);

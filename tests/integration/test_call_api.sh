@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Calling any function from outside: POST /_sluice/call/<fn> with JSON
+# arguments; the outputs and return value as JSON, NDJSON or SSE by Accept;
+# failures and bad input as clear errors.
+source "$(dirname "$0")/lib.sh"
+start_server "$SRC/tests/integration/apps/calls.c"
+C="$BASE/_sluice/call"
+
+[ "$(curl -sS -X POST -d '[1, 2, 3]' "$C/add")" = '{"outputs":["+1","+2","+3"],"return":"6"}' ] ||
+    fail "JSON: $(curl -sS -X POST -d '[1, 2, 3]' "$C/add")"
+printf '{"output":"+4"}\n{"output":"+5"}\n{"return":"9"}\n' >"$TMP/want"
+curl -sS -X POST -H 'Accept: application/x-ndjson' -d '[4, 5]' "$C/add" | cmp -s - "$TMP/want" || fail "NDJSON"
+sse=$(curl -sS -X POST -H 'Accept: text/event-stream' -d '[4, 5]' "$C/add")
+echo "$sse" | grep -q '^data: +4$' && echo "$sse" | grep -q '^event: return$' && echo "$sse" | grep -q '^data: 9$' || fail "SSE: $sse"
+pass "a function's outputs and return value as JSON, NDJSON and SSE"
+
+curl -sS -X POST -H 'Accept: application/x-ndjson' -d '["5"]' "$C/gen" >"$TMP/gen" || true
+curl -sS -X POST -H 'Accept: text/event-stream' --no-buffer -d '[]' "$C/slow_gen" --max-time 1 >"$TMP/slow" 2>/dev/null || true
+[ "$(grep -c '^data: data: ' "$TMP/slow")" -ge 2 ] || fail "a generator's outputs did not stream: $(cat "$TMP/slow")"
+pass "a generator's outputs stream as they are yielded"
+
+code=$(curl -s -o "$TMP/b" -w '%{http_code}' -X POST -d '[]' "$C/crashing" || true)
+[ "$code" = 500 ] && grep -q '"error":"container .* signal 11' "$TMP/b" || fail "crash: $code $(cat "$TMP/b")"
+code=$(curl -s -o "$TMP/b" -w '%{http_code}' -X POST -d '{' "$C/add" || true)
+[ "$code" = 400 ] && grep -q '"error":"the body is not JSON' "$TMP/b" || fail "bad JSON: $code $(cat "$TMP/b")"
+code=$(curl -s -o "$TMP/b" -w '%{http_code}' -X POST -d '{"a": 1}' "$C/add" || true)
+[ "$code" = 400 ] && grep -q 'must be a JSON array' "$TMP/b" || fail "not an array: $code $(cat "$TMP/b")"
+code=$(curl -s -o "$TMP/b" -w '%{http_code}' -X POST -d '[]' "$C/nope" || true)
+[ "$code" = 404 ] && grep -q '"error":"no function named nope"' "$TMP/b" || fail "unknown: $code $(cat "$TMP/b")"
+code=$(curl -s -o "$TMP/b" -w '%{http_code}' "$C/add" || true)
+[ "$code" = 405 ] || fail "GET: $code"
+pass "failures: 500, bad JSON 400, unknown 404, GET 405, each with a JSON reason"
