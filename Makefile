@@ -4,7 +4,8 @@
 # SAN=1 builds with ASan+UBSan (into build-san/).
 
 DEB_PACKAGES := build-essential cmake pkg-config curl python3 \
-	libuv1-dev libh2o-dev libssl-dev libjansson-dev libmsgpack-dev libcmocka-dev
+	libuv1-dev libh2o-dev libssl-dev libjansson-dev libmsgpack-dev libcmocka-dev \
+	libcurl4-openssl-dev
 BENCH_PACKAGES := wrk hyperfine python3-fastapi python3-uvicorn
 
 ifeq ($(SAN),1)

@@ -372,15 +372,20 @@ sl_handle *sl_map(sl_call *c, const char *fn, sl_inputs inputs, const sl_map_opt
 int sl_select(sl_handle *const *handles, int n, double timeout);
 
 /* ---- typed arguments -----------------------------------------------------
- * A map over sl_range passes each input a list of one integer, encoded as
- * msgpack on the wire. These read such arguments; sl_arg still gives the
- * raw bytes. */
+ * A map over sl_range passes each input a list of one integer, and the call
+ * API (POST /_sluice/call/<function> with a JSON array) a list of numbers,
+ * strings, booleans...: msgpack on the wire. These read such arguments;
+ * sl_arg still gives the raw bytes. */
 
 /* The number of typed arguments (0 if the call has none). */
 int sl_nargs(sl_call *c);
 
-/* Argument i as an integer; 0 if it is missing or not a number. */
+/* Argument i as an integer (true is 1); 0 if it is missing or not a number. */
 long long sl_arg_int(sl_call *c, int i);
+
+/* Argument i as a NUL-terminated string (and its length), kept until the
+ * function returns; NULL if it is missing or not a string. */
+const char *sl_arg_str(sl_call *c, int i, size_t *len);
 
 /* ---- what clients see --------------------------------------------------
  *

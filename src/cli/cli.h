@@ -15,4 +15,9 @@ void sl_compile_cleanup(const char *so);
 /* `sluice status ARGS...` (argv after "status"); returns the exit code. */
 int sl_status_main(int argc, char **argv);
 
+/* `sluice run APP FUNC [ARGS...]` and `sluice map APP FUNC --range A:B`
+ * (argv after the command word); return the exit code. */
+int sl_run_main(int argc, char **argv);
+int sl_map_main(int argc, char **argv);
+
 #endif

@@ -2,6 +2,8 @@
  * main.c: the `sluice` command.
  *
  *   sluice serve APP.c|APP.so [options]   serve the app's web endpoints
+ *   sluice run APP FUNC [ARGS...]         call one function, print what it streams
+ *   sluice map APP FUNC --range A:B       map it over a range, print each result
  *   sluice status [--host H] [--port N] [--json]   a running server's state
  *
  * The same binary is re-executed as the zygote (`sluice __zygote APP.so`,
@@ -19,6 +21,8 @@ static void usage(FILE *to)
 {
     fprintf(to,
             "usage: sluice serve APP.c|APP.so [options]\n"
+            "       sluice run APP.c FUNC [ARGS...]\n"
+            "       sluice map APP.c FUNC --range START:STOP [--unordered]\n"
             "       sluice status [--host H] [--port N] [--json]\n"
             "\n"
             "Compiles APP.c (or takes a built APP.so), serves each SL_WEB_ENDPOINT at\n"
@@ -129,6 +133,10 @@ int main(int argc, char **argv)
         return sl_zygote_main(argv[2], 3);
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return cmd_serve(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "run") == 0)
+        return sl_run_main(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "map") == 0)
+        return sl_map_main(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "status") == 0)
         return sl_status_main(argc - 2, argv + 2);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {

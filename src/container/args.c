@@ -68,10 +68,32 @@ long long sl_arg_int(sl_call *c, int i)
         return o->via.u64 > (uint64_t)LLONG_MAX ? LLONG_MAX : (long long)o->via.u64;
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
         return (long long)o->via.i64;
+    case MSGPACK_OBJECT_BOOLEAN:
+        return o->via.boolean ? 1 : 0;
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:
         return (long long)o->via.f64;
     default:
         return 0;
     }
+}
+
+const char *sl_arg_str(sl_call *c, int i, size_t *len)
+{
+    const msgpack_object_array *a = c ? args(c) : NULL;
+    if (!a || i < 0 || (uint32_t)i >= a->size)
+        return NULL;
+    const msgpack_object *o = &a->ptr[i];
+    if (o->type != MSGPACK_OBJECT_STR && o->type != MSGPACK_OBJECT_BIN)
+        return NULL;
+    const char *p = o->type == MSGPACK_OBJECT_STR ? o->via.str.ptr : o->via.bin.ptr;
+    uint32_t n = o->type == MSGPACK_OBJECT_STR ? o->via.str.size : o->via.bin.size;
+    char *copy = malloc((size_t)n + 1); /* NUL-terminated, kept until the call ends */
+    if (!copy || sl_rt_keep(c, copy))
+        return NULL;
+    memcpy(copy, p, n);
+    copy[n] = '\0';
+    if (len)
+        *len = n;
+    return copy;
 }

@@ -38,6 +38,11 @@ int sl_limits_apply(double cpu, int memory_mb);
 const char *sl_limits_memory_mechanism(void);
 const char *sl_limits_cpu_mechanism(void);
 
+/* ---- builtins.c ---- */
+
+/* Adds sluice's own "__" functions to the registry (after the app's). */
+void sl_builtins_register(void);
+
 /* ---- zygote.c ---- */
 
 /* Runs the zygote on control socket `ctl_fd`: loads `app_path`, reports the

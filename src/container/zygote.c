@@ -192,6 +192,7 @@ int sl_zygote_main(const char *app_path, int ctl_fd)
     }
     if (sl_registry_validate())
         return 3;
+    sl_builtins_register();
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);

@@ -79,7 +79,8 @@ static void on_accept(uv_stream_t *listener, int status)
 static void on_signal(uv_signal_t *s, int signum)
 {
     (void)s;
-    sl_log("signal %d: shutting down", signum);
+    if (!sl_cfg.quiet)
+        sl_log("signal %d: shutting down", signum);
     sl_zygote_stop();
     uv_stop(sl_loop);
 }
@@ -140,12 +141,12 @@ static void print_endpoints(void)
         if (f->is_web)
             printf("  %-4s http://%s%s%s:%d/%s  (%s)\n", f->method, v6 ? "[" : "", host, v6 ? "]" : "", sl_cfg.port,
                    f->name, f->content_type);
-        else
+        else if (strncmp(f->name, "__", 2) != 0) /* sluice's own helpers go unlisted */
             printf("  function %s\n", f->name);
     }
     if (sl_gpus.count)
         printf("  GPUs: %d (%s)\n", sl_gpus.count, sl_gpus.source);
-    printf("sluice: ready\n");
+    printf("sluice: ready on http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "", sl_cfg.port);
     fflush(stdout);
 }
 

@@ -1,0 +1,285 @@
+/*
+ * run.c: `sluice run` and `sluice map`, one-off calls from the command line.
+ *
+ *   sluice run APP FUNC [ARGS...]                   outputs as they stream, then
+ *                                                   the return value
+ *   sluice map APP FUNC --range A:B [--unordered]   FUNC over A..B-1, each result
+ *                                                   as it arrives
+ *
+ * Both start `sluice serve APP --port 0` as a child, call the function
+ * through the call API (NDJSON over HTTP, with libcurl), print what streams
+ * back on stdout, and stop the server. The app's own prints go to stderr,
+ * so stdout carries results only. `map` draws a progress bar on stderr when
+ * it is a terminal.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "proto/buf.h"
+
+typedef struct run_state {
+    const char *fn;
+    sl_buf line;        /* a partial NDJSON line */
+    long done, total;   /* results so far; total for a map (else 0) */
+    bool failed;
+    bool progress;      /* draw a progress bar on stderr */
+    double t0, last_draw;
+} run_state;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- the server child ---- */
+
+typedef struct server_child {
+    pid_t pid;
+    int out;            /* its stdout */
+    char base[128];     /* http://127.0.0.1:PORT */
+    pthread_t drain;
+} server_child;
+
+/* Copies the server's stdout (the app's prints) to our stderr. */
+static void *drain_main(void *arg)
+{
+    server_child *sc = arg;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(sc->out, buf, sizeof buf)) > 0)
+        if (write(2, buf, (size_t)n) < 0)
+            break;
+    return NULL;
+}
+
+static int start_server(const char *app, server_child *sc)
+{
+    int p[2];
+    if (pipe(p) < 0)
+        return -errno;
+    sc->pid = fork();
+    if (sc->pid < 0)
+        return -errno;
+    if (sc->pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        execl("/proc/self/exe", "sluice", "serve", app, "--port", "0", "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    sc->out = p[0];
+    FILE *f = fdopen(dup(p[0]), "r");
+    char line[512];
+    int r = -EPIPE;
+    while (f && fgets(line, sizeof line, f)) {
+        const char *at = strstr(line, "sluice: ready on ");
+        if (at) {
+            snprintf(sc->base, sizeof sc->base, "%s", at + 17);
+            sc->base[strcspn(sc->base, "\r\n")] = '\0';
+            r = 0;
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    if (!r && pthread_create(&sc->drain, NULL, drain_main, sc) != 0)
+        r = -EAGAIN;
+    return r;
+}
+
+static void stop_server(server_child *sc)
+{
+    kill(sc->pid, SIGTERM);
+    while (waitpid(sc->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    pthread_join(sc->drain, NULL);
+    close(sc->out);
+}
+
+/* ---- output ---- */
+
+static void draw_progress(run_state *st, bool final)
+{
+    double t = now_s();
+    if (!st->progress || (!final && t - st->last_draw < 0.1))
+        return;
+    st->last_draw = t;
+    double rate = st->done / (t - st->t0 > 1e-6 ? t - st->t0 : 1e-6);
+    int width = 30, filled = st->total ? (int)(width * st->done / st->total) : 0;
+    fprintf(stderr, "\r[%.*s%.*s] %ld/%ld  %.0f/s  ETA %.1fs ", filled, "==============================",
+            width - filled, "                              ", st->done, st->total, rate,
+            st->total && rate > 0 ? (st->total - st->done) / rate : 0.0);
+    if (final)
+        fputc('\n', stderr);
+}
+
+static void print_value(const json_t *v)
+{
+    if (json_is_string(v))
+        fwrite(json_string_value(v), 1, json_string_length(v), stdout);
+    else if (json_is_object(v) && json_is_string(json_object_get(v, "hex")))
+        printf("%s", json_string_value(json_object_get(v, "hex")));
+    fflush(stdout);
+}
+
+static void handle_line(run_state *st, const char *line, size_t len)
+{
+    json_t *o = json_loadb(line, len, 0, NULL);
+    json_t *v;
+    if (!o) {
+        fprintf(stderr, "sluice: unreadable reply line: %.*s\n", (int)len, line);
+        st->failed = true;
+    } else if ((v = json_object_get(o, "output"))) {
+        print_value(v);
+        st->done++;
+        draw_progress(st, false);
+    } else if ((v = json_object_get(o, "return"))) {
+        print_value(v);
+    } else if ((v = json_object_get(o, "error"))) {
+        if (st->progress)
+            fputc('\n', stderr);
+        fprintf(stderr, "sluice: %s failed: %s\n", st->fn, json_string_value(v));
+        st->failed = true;
+    }
+    json_decref(o);
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    run_state *st = arg;
+    size_t len = size * n;
+    if (sl_buf_append(&st->line, p, len))
+        return 0;
+    size_t start = 0;
+    for (size_t i = 0; i < st->line.len; i++)
+        if (st->line.data[i] == '\n') {
+            handle_line(st, (const char *)st->line.data + start, i - start);
+            start = i + 1;
+        }
+    sl_buf_consume(&st->line, start);
+    return len;
+}
+
+/* ---- the call ---- */
+
+static int call(const char *base, const char *fn, json_t *args, run_state *st)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s/_sluice/call/%s", base, fn);
+    char *body = json_dumps(args, JSON_COMPACT);
+    CURL *curl = curl_easy_init();
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Accept: application/x-ndjson");
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    if (!body || !curl || !hdrs) {
+        free(body);
+        curl_slist_free_all(hdrs);
+        curl_easy_cleanup(curl);
+        return -ENOMEM;
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, st);
+    st->t0 = now_s();
+    CURLcode rc = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    if (st->line.len) /* a last line without its newline: an error body */
+        handle_line(st, (const char *)st->line.data, st->line.len);
+    if (rc != CURLE_OK && !st->failed) {
+        fprintf(stderr, "sluice: calling %s: %s\n", fn, curl_easy_strerror(rc));
+        st->failed = true;
+    }
+    if (status != 200 && !st->failed)
+        st->failed = true;
+    if (st->total && !st->failed)
+        draw_progress(st, true);
+    free(body);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(curl);
+    return st->failed ? -1 : 0;
+}
+
+/* A command-line argument as a JSON value: integer, number, boolean, or string. */
+static json_t *arg_value(const char *a)
+{
+    char *end;
+    long long i = strtoll(a, &end, 10);
+    if (*a && !*end)
+        return json_integer(i);
+    double d = strtod(a, &end);
+    if (*a && !*end)
+        return json_real(d);
+    if (strcmp(a, "true") == 0 || strcmp(a, "false") == 0)
+        return json_boolean(a[0] == 't');
+    return json_string(a);
+}
+
+static int run_with_server(const char *app, const char *fn, json_t *args, run_state *st)
+{
+    server_child sc = {0};
+    int r = start_server(app, &sc);
+    if (r) {
+        fprintf(stderr, "sluice: could not serve %s\n", app);
+        if (sc.pid > 0)
+            waitpid(sc.pid, NULL, 0);
+        return 1;
+    }
+    r = call(sc.base, fn, args, st);
+    stop_server(&sc);
+    sl_buf_free(&st->line);
+    return r ? 1 : 0;
+}
+
+int sl_run_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: sluice run APP FUNC [ARGS...]\n");
+        return 2;
+    }
+    json_t *args = json_array();
+    for (int i = 2; i < argc; i++)
+        json_array_append_new(args, arg_value(argv[i]));
+    run_state st = {.fn = argv[1]};
+    int rc = run_with_server(argv[0], argv[1], args, &st);
+    json_decref(args);
+    return rc;
+}
+
+int sl_map_main(int argc, char **argv)
+{
+    long long a = 0, b = -1;
+    bool ordered = true;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--range") == 0 && i + 1 < argc && sscanf(argv[i + 1], "%lld:%lld", &a, &b) == 2)
+            i++;
+        else if (strcmp(argv[i], "--unordered") == 0)
+            ordered = false;
+        else
+            b = -1, i = argc;
+    }
+    if (argc < 2 || b < a) {
+        fprintf(stderr, "usage: sluice map APP FUNC --range START:STOP [--unordered]\n");
+        return 2;
+    }
+    json_t *args = json_pack("[s, I, I, b]", argv[1], (json_int_t)a, (json_int_t)b, ordered);
+    run_state st = {.fn = argv[1], .total = (long)(b - a), .progress = isatty(2)};
+    int rc = run_with_server(argv[0], "__sluice_map", args, &st);
+    json_decref(args);
+    return rc;
+}
