@@ -364,6 +364,11 @@ typedef struct sl_map_opts {
  * Returns NULL only when out of memory. */
 sl_handle *sl_map(sl_call *c, const char *fn, sl_inputs inputs, const sl_map_opts *opts);
 
+/* Runs `fn` once per input for its effects, and waits for them all:
+ * 0, or the first failure (SL_EFAILED; the message names the input and is
+ * this call's failure reason, as sl_fail). */
+int sl_for_each(sl_call *c, const char *fn, sl_inputs inputs);
+
 /* Waits until one of the n handles (calls or maps) has something for
  * sl_next: an output, a result, or its end. NULL entries are skipped, so a
  * finished handle can be closed and its slot set to NULL. Returns its
@@ -384,8 +389,19 @@ int sl_nargs(sl_call *c);
 long long sl_arg_int(sl_call *c, int i);
 
 /* Argument i as a NUL-terminated string (and its length), kept until the
- * function returns; NULL if it is missing or not a string. */
+ * function returns; NULL if it is missing or not a string. Bytes (msgpack
+ * bin) read the same way; the length tells where they end. */
 const char *sl_arg_str(sl_call *c, int i, size_t *len);
+
+/* Argument i as a double (integers convert); 0 if missing or not a number. */
+double sl_arg_double(sl_call *c, int i);
+
+/* What argument i is. */
+enum {
+    SL_ARG_NONE, SL_ARG_NULL, SL_ARG_BOOL, SL_ARG_INT, SL_ARG_DOUBLE,
+    SL_ARG_STR, SL_ARG_BYTES, SL_ARG_LIST, SL_ARG_OTHER
+};
+int sl_arg_type(sl_call *c, int i);
 
 /* ---- what clients see --------------------------------------------------
  *

@@ -97,3 +97,49 @@ const char *sl_arg_str(sl_call *c, int i, size_t *len)
         *len = n;
     return copy;
 }
+
+double sl_arg_double(sl_call *c, int i)
+{
+    const msgpack_object_array *a = c ? args(c) : NULL;
+    if (!a || i < 0 || (uint32_t)i >= a->size)
+        return 0;
+    const msgpack_object *o = &a->ptr[i];
+    switch (o->type) {
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        return o->via.f64;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        return (double)o->via.u64;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return (double)o->via.i64;
+    default:
+        return 0;
+    }
+}
+
+int sl_arg_type(sl_call *c, int i)
+{
+    const msgpack_object_array *a = c ? args(c) : NULL;
+    if (!a || i < 0 || (uint32_t)i >= a->size)
+        return SL_ARG_NONE;
+    switch (a->ptr[i].type) {
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return SL_ARG_INT;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        return SL_ARG_DOUBLE;
+    case MSGPACK_OBJECT_STR:
+        return SL_ARG_STR;
+    case MSGPACK_OBJECT_BIN:
+        return SL_ARG_BYTES;
+    case MSGPACK_OBJECT_BOOLEAN:
+        return SL_ARG_BOOL;
+    case MSGPACK_OBJECT_NIL:
+        return SL_ARG_NULL;
+    case MSGPACK_OBJECT_ARRAY:
+        return SL_ARG_LIST;
+    default:
+        return SL_ARG_OTHER;
+    }
+}

@@ -220,3 +220,17 @@ void sl_map_close(struct sl_handle *h)
     close_child(&h->map->current);
     close_flight(h->map);
 }
+
+int sl_for_each(sl_call *c, const char *fn, sl_inputs inputs)
+{
+    sl_handle *m = sl_map(c, fn, inputs, &(sl_map_opts){.unordered = true});
+    if (!m)
+        return SL_ENOMEM;
+    int r;
+    while ((r = sl_next(m, NULL, NULL, SL_FOREVER)) == 1)
+        ;
+    if (r == SL_EFAILED)
+        sl_fail(c, "%s", sl_handle_error(m));
+    sl_close(m);
+    return r;
+}

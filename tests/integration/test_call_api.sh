@@ -30,3 +30,13 @@ code=$(curl -s -o "$TMP/b" -w '%{http_code}' -X POST -d '[]' "$C/nope" || true)
 code=$(curl -s -o "$TMP/b" -w '%{http_code}' "$C/add" || true)
 [ "$code" = 405 ] || fail "GET: $code"
 pass "failures: 500, bad JSON 400, unknown 404, GET 405, each with a JSON reason"
+
+out=$(curl -sS -X POST -H 'Accept: application/x-ndjson' -d '[7, -2, 2.5, "héllo", true, null, [1, 2]]' "$C/describe" | tr -d '\n')
+want='{"output":"int 7;"}{"output":"int -2;"}{"output":"double 2.5;"}{"output":"str héllo (6);"}{"output":"bool 1;"}{"output":"null;"}{"output":"list;"}{"return":"7 args"}'
+[ "$out" = "$want" ] || fail "typed arguments: $out"
+pass "JSON arguments arrive typed: int, double, string, bool, null, list"
+
+[ "$(curl -sS "$BASE/touch_all")" = "touched 50" ] || fail "for_each"
+code=$(curl -s -o "$TMP/b" -w '%{http_code}' "$BASE/touch_crash" || true)
+[ "$code" = 500 ] && grep -q 'crashing input [0-2] failed' "$TMP/b" || fail "for_each failure: $code $(cat "$TMP/b")"
+pass "sl_for_each runs every input, and fails naming the input that failed"

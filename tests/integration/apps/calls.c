@@ -122,3 +122,36 @@ static int add(sl_call *c)
     return sl_returnf(c, "%lld", sum);
 }
 SL_FUNCTION(add);
+
+/* For the call API: each argument's type and value. */
+static int describe(sl_call *c)
+{
+    for (int i = 0; i < sl_nargs(c); i++) {
+        size_t n;
+        switch (sl_arg_type(c, i)) {
+        case SL_ARG_INT: sl_yieldf(c, "int %lld;", sl_arg_int(c, i)); break;
+        case SL_ARG_DOUBLE: sl_yieldf(c, "double %g;", sl_arg_double(c, i)); break;
+        case SL_ARG_STR: { const char *s = sl_arg_str(c, i, &n); sl_yieldf(c, "str %s (%zu);", s, n); break; }
+        case SL_ARG_BOOL: sl_yieldf(c, "bool %lld;", sl_arg_int(c, i)); break;
+        case SL_ARG_NULL: sl_yieldf(c, "null;"); break;
+        case SL_ARG_LIST: sl_yieldf(c, "list;"); break;
+        default: sl_yieldf(c, "other;");
+        }
+    }
+    return sl_returnf(c, "%d args", sl_nargs(c));
+}
+SL_FUNCTION(describe);
+
+/* sl_for_each over square inputs; fails if any input fails. */
+static int touch_all(sl_call *c)
+{
+    int r = sl_for_each(c, "add", sl_range(0, 50));
+    return r < 0 ? r : sl_returnf(c, "touched 50\n");
+}
+SL_WEB_ENDPOINT(touch_all);
+
+static int touch_crash(sl_call *c)
+{
+    return sl_for_each(c, "crashing", sl_range(0, 3));
+}
+SL_WEB_ENDPOINT(touch_crash);
