@@ -14,6 +14,12 @@
  *                          the first byte is a 500 {"error": ...}
  * Outputs and return values are byte strings: they appear as JSON strings
  * when they are UTF-8, else as {"hex": "..."}.
+ *
+ *   POST /_sluice/spawn/<function>   202 {"call_id": "..."}: the call runs
+ *                                    on without a client (outputs dropped)
+ *   GET  /_sluice/result/<call_id>   202 {"status": "running"}, then
+ *                                    200 {"return": ...} or 500 {"error": ...};
+ *                                    kept RESULT_TTL seconds after the end
  */
 #include <errno.h>
 #include <jansson.h>
@@ -22,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/frame.h"
 #include "server/server.h"
 
 /* ---- JSON arguments to msgpack ---- */
@@ -208,9 +215,134 @@ char *sl_api_error_body(const char *reason)
     return text;
 }
 
+/* ---- spawned calls and their results ---- */
+
+#define RESULT_TTL 600.0  /* seconds a finished result is kept */
+#define MAX_RESULTS 10000 /* past it the oldest finished result goes */
+
+typedef struct result {
+    sl_list link;
+    uint32_t call_id;
+    bool done, failed;
+    char *value;      /* owned: the return value or the error */
+    size_t len;
+    double ended_at;
+} result;
+
+static sl_list g_results = {&g_results, &g_results};
+static size_t g_nresults;
+
+static result *find_result(uint32_t id)
+{
+    sl_list_each(it, &g_results)
+    {
+        result *r = sl_container_of(it, result, link);
+        if (r->call_id == id)
+            return r;
+    }
+    return NULL;
+}
+
+static void drop_result(result *r)
+{
+    sl_list_remove(&r->link);
+    free(r->value);
+    free(r);
+    g_nresults--;
+}
+
+/* Expired results go; past MAX_RESULTS, the oldest finished ones too. */
+void sl_api_sweep(double now)
+{
+    sl_list_each(it, &g_results)
+    {
+        result *r = sl_container_of(it, result, link);
+        if (r->done && (now - r->ended_at >= RESULT_TTL || g_nresults > MAX_RESULTS))
+            drop_result(r);
+    }
+}
+
+int sl_api_detached_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len)
+{
+    switch (type) {
+    case SL_FRAME_HEAD:
+        return 0; /* nobody to send it to */
+    case SL_FRAME_OUTPUT:
+        if (s->ct)
+            sl_pool_send_credit(s, len); /* dropped at once: the call goes on */
+        return 0;
+    case SL_FRAME_RETURN:
+    case SL_FRAME_ERROR:
+        break;
+    default:
+        return -EBADMSG;
+    }
+    result *r = find_result(s->call_id);
+    bool failed = type == SL_FRAME_ERROR;
+    if (r && (r->value = malloc(len + 1))) {
+        memcpy(r->value, p, len);
+        r->value[len] = '\0';
+        r->len = len;
+    }
+    if (r) {
+        r->done = true;
+        r->failed = failed;
+        r->ended_at = sl_now();
+    }
+    if (failed)
+        s->fn->calls_failed++;
+    else
+        s->fn->calls_ok++;
+    s->done = true;
+    s->ct = NULL;
+    sl_calls_cancel_children(s, "its caller ended");
+    sl_stream_mark_dirty(s); /* the flush frees it */
+    return 0;
+}
+
+static void send_json(h2o_req_t *req, int status, const char *reason, json_t *doc)
+{
+    static h2o_generator_t gen = {NULL, NULL};
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    h2o_iovec_t body = h2o_strdup(&req->pool, text ? text : "{}", SIZE_MAX);
+    free(text);
+    req->res.status = status;
+    req->res.reason = reason;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    req->res.content_length = body.len + 1;
+    h2o_iovec_t bufs[2] = {body, h2o_iovec_init(H2O_STRLIT("\n"))};
+    h2o_start_response(req, &gen);
+    h2o_send(req, bufs, 2, H2O_SEND_STATE_FINAL);
+}
+
+static json_t *bytes_json(const char *p, size_t len)
+{
+    json_t *v = json_stringn(p, len);
+    return v ? v : json_pack("{s:s}", "hex", "(binary)");
+}
+
+int sl_api_result(h2o_req_t *req, h2o_iovec_t id_text)
+{
+    char buf[16];
+    snprintf(buf, sizeof buf, "%.*s", (int)(id_text.len < 15 ? id_text.len : 15), id_text.base);
+    char *end;
+    unsigned long id = strtoul(buf, &end, 16);
+    result *r = *buf && !*end ? find_result((uint32_t)id) : NULL;
+    if (!r)
+        send_json(req, 404, "Not Found", json_pack("{s:s}", "error", "no such call (or its result expired)"));
+    else if (!r->done)
+        send_json(req, 202, "Accepted", json_pack("{s:s}", "status", "running"));
+    else if (r->failed)
+        send_json(req, 500, "Internal Server Error", json_pack("{s:o}", "error", bytes_json(r->value, r->len)));
+    else
+        send_json(req, 200, "OK", json_pack("{s:o}", "return", bytes_json(r->value, r->len)));
+    return 0;
+}
+
 /* ---- requests ---- */
 
-int sl_api_call(h2o_req_t *req, h2o_iovec_t name, sl_stream *(*attach)(sl_function *, h2o_req_t *))
+int sl_api_call(h2o_req_t *req, h2o_iovec_t name, sl_stream *(*attach)(sl_function *, h2o_req_t *), bool spawn)
 {
     char fname[256], why[320];
     snprintf(fname, sizeof fname, "%.*s", (int)(name.len < 255 ? name.len : 255), name.base);
@@ -223,7 +355,13 @@ int sl_api_call(h2o_req_t *req, h2o_iovec_t name, sl_stream *(*attach)(sl_functi
     sl_buf args = {0};
     if (!status && parse_args(req, &args, why, sizeof why))
         status = 400;
-    sl_stream *s = status ? NULL : attach(fn, req);
+    sl_stream *s = status ? NULL : spawn ? sl_stream_alloc(fn) : attach(fn, req);
+    result *rec = s && spawn ? calloc(1, sizeof *rec) : NULL;
+    if (s && spawn && !rec) {
+        s->done = true;
+        sl_stream_release(s);
+        s = NULL;
+    }
     if (!status && !s)
         status = 503, snprintf(why, sizeof why, "server out of memory");
     if (status) {
@@ -240,6 +378,15 @@ int sl_api_call(h2o_req_t *req, h2o_iovec_t name, sl_stream *(*attach)(sl_functi
     s->format = choose_format(req);
     s->is_sse = s->format == SL_API_SSE;
     fn->calls_started++;
+    if (spawn) {
+        s->detached = true;
+        rec->call_id = s->call_id;
+        sl_list_push(&g_results, &rec->link);
+        g_nresults++;
+        char id[16];
+        snprintf(id, sizeof id, "%08x", s->call_id);
+        send_json(req, 202, "Accepted", json_pack("{s:s}", "call_id", id));
+    }
     sl_pool_submit(s);
     return 0;
 }

@@ -450,6 +450,8 @@ int sl_stream_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len)
 {
     if (s->is_call)
         return sl_calls_on_frame(s, type, p, len);
+    if (s->detached)
+        return sl_api_detached_frame(s, type, p, len);
     switch (type) {
     case SL_FRAME_HEAD:
         /* a second head, or one that does not decode: the container is broken.
@@ -477,8 +479,8 @@ int sl_stream_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len)
 
 void sl_stream_fail(sl_stream *s, const char *reason)
 {
-    if (s->is_call) {
-        sl_calls_on_frame(s, SL_FRAME_ERROR, (const uint8_t *)reason, strlen(reason));
+    if (s->is_call || s->detached) {
+        sl_stream_on_frame(s, SL_FRAME_ERROR, (const uint8_t *)reason, strlen(reason));
         return;
     }
     call_ended(s, true, reason, strlen(reason));
@@ -617,7 +619,11 @@ static int on_sluice_path(h2o_req_t *req, h2o_iovec_t path)
         return 0;
     }
     if (path.len > 14 && memcmp(path.base, "/_sluice/call/", 14) == 0)
-        return sl_api_call(req, h2o_iovec_init(path.base + 14, path.len - 14), stream_new);
+        return sl_api_call(req, h2o_iovec_init(path.base + 14, path.len - 14), stream_new, false);
+    if (path.len > 15 && memcmp(path.base, "/_sluice/spawn/", 15) == 0)
+        return sl_api_call(req, h2o_iovec_init(path.base + 15, path.len - 15), stream_new, true);
+    if (path.len > 16 && memcmp(path.base, "/_sluice/result/", 16) == 0)
+        return sl_api_result(req, h2o_iovec_init(path.base + 16, path.len - 16));
     return respond_plain(req, 404, "no such sluice path\n");
 }
 

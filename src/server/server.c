@@ -59,6 +59,7 @@ static void on_sweep(uv_timer_t *t)
     (void)t;
     sl_gateway_sweep();
     sl_pool_sweep();
+    sl_api_sweep(sl_now());
 }
 
 static void on_accept(uv_stream_t *listener, int status)

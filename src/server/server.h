@@ -182,6 +182,7 @@ struct sl_stream {
     size_t pending_credit, inflight_credit; /* container bytes in each */
     bool is_sse, started, sending, done, failed, in_send, cancelled, error_sent;
     sl_api_format format;    /* SL_API_RAW unless called through the call API */
+    bool detached;           /* spawned through the call API: no client */
     bool json_items;         /* the call API's JSON document has its outputs array open */
     char *error;             /* owned: why the call failed */
     double last_write, send_started, cancel_at, last_peek;
@@ -254,8 +255,15 @@ void sl_calls_unlink(sl_stream *s);
 
 /* ---- the call API (call_api.c) ---- */
 
-/* POST /_sluice/call/<name>: `attach` makes the stream for the request. */
-int sl_api_call(h2o_req_t *req, h2o_iovec_t name, sl_stream *(*attach)(sl_function *, h2o_req_t *));
+/* POST /_sluice/call/<name> (or /spawn/<name> when `spawn`): `attach`
+ * makes the stream for a request that waits for the call. */
+int sl_api_call(h2o_req_t *req, h2o_iovec_t name, sl_stream *(*attach)(sl_function *, h2o_req_t *), bool spawn);
+/* GET /_sluice/result/<call id>. */
+int sl_api_result(h2o_req_t *req, h2o_iovec_t id);
+/* A frame for a spawned call, which has no client: its end is kept. */
+int sl_api_detached_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len);
+/* Drops expired results. */
+void sl_api_sweep(double now);
 const char *sl_api_content_type(sl_api_format f);
 /* Append an output / the return value / a late failure to s->pending in
  * the stream's format. 0 or -ENOMEM. */

@@ -40,3 +40,17 @@ pass "JSON arguments arrive typed: int, double, string, bool, null, list"
 code=$(curl -s -o "$TMP/b" -w '%{http_code}' "$BASE/touch_crash" || true)
 [ "$code" = 500 ] && grep -q 'crashing input [0-2] failed' "$TMP/b" || fail "for_each failure: $code $(cat "$TMP/b")"
 pass "sl_for_each runs every input, and fails naming the input that failed"
+
+id=$(curl -sS -X POST -d '[3, 4]' "$BASE/_sluice/spawn/add" | $PY -c 'import json,sys; print(json.load(sys.stdin)["call_id"])')
+[ -n "$id" ] || fail "spawn gave no call id"
+result_ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/_sluice/result/$id")" = 200 ]; }
+wait_for 10 "the spawned call's result" result_ready
+[ "$(curl -sS "$BASE/_sluice/result/$id")" = '{"return":"7"}' ] || fail "result: $(curl -sS "$BASE/_sluice/result/$id")"
+id=$(curl -sS -X POST -d '[]' "$BASE/_sluice/spawn/slow_gen" | $PY -c 'import json,sys; print(json.load(sys.stdin)["call_id"])')
+[ "$(curl -s -o "$TMP/b" -w '%{http_code}' "$BASE/_sluice/result/$id")" = 202 ] && grep -q running "$TMP/b" || fail "running: $(cat "$TMP/b")"
+id=$(curl -sS -X POST -d '[]' "$BASE/_sluice/spawn/crashing" | $PY -c 'import json,sys; print(json.load(sys.stdin)["call_id"])')
+failed_ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/_sluice/result/$id")" = 500 ]; }
+wait_for 10 "the spawned crash's error" failed_ready
+curl -sS "$BASE/_sluice/result/$id" | grep -q '"error":"container .* signal 11' || fail "spawned crash: $(curl -sS "$BASE/_sluice/result/$id")"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/_sluice/result/ffffffff")" = 404 ] || fail "unknown call id"
+pass "spawn returns a call id; its result (running, return, error) is fetched later"
