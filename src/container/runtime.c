@@ -64,6 +64,9 @@ static void append_locked(uint8_t type, uint32_t call_id, const void *p, size_t 
 
 static void append_head_locked(struct sl_call *c)
 {
+    c->head_sent = true;
+    if (c->status == 200 && !c->content_type && c->nheaders == 0)
+        return; /* all defaults: the server needs no HEAD to apply them */
     sl_head h = {(uint32_t)c->status, c->content_type ? c->content_type : "", c->nheaders, c->headers};
     sl_buf payload = {0};
     int r = sl_head_encode(&payload, &h);
@@ -71,7 +74,6 @@ static void append_head_locked(struct sl_call *c)
         die("encoding a response head", -r);
     append_locked(SL_FRAME_HEAD, c->id, payload.data, payload.len);
     sl_buf_free(&payload);
-    c->head_sent = true;
 }
 
 /* Releases out_mu, waking the writer if it sleeps. The wake-up happens
