@@ -345,30 +345,25 @@ static bool enqueue_locked(struct sl_call *c, int slot, bool *wake)
     return false;
 }
 
+/* Inputs decoded from one read, queued together under one lock (reader
+ * thread only): a burst of requests costs one lock, not one each. */
+static struct sl_call *g_batch_head, **g_batch_tail = &g_batch_head;
+
 static void on_input(uint32_t id, const uint8_t *p, size_t len)
 {
     const char *why = NULL;
     struct sl_call *c = new_call(id, p, len, &why);
-    bool start = false, wake = false;
-    pthread_mutex_lock(&g_ct.mu);
-    int slot = -1;
-    for (int i = 0; i < g_ct.max_inputs && slot < 0; i++)
-        if (!g_ct.calls[i])
-            slot = i;
-    if (c && (slot < 0 || g_ct.shutting_down))
-        why = "container has no free input slot";
-    if (!why)
-        start = enqueue_locked(c, slot, &wake);
-    pthread_mutex_unlock(&g_ct.mu);
-    if (why) {
-        if (c)
-            free_call(c);
+    if (!c) {
         emit(NULL, false, SL_FRAME_ERROR, id, why, strlen(why));
         return;
     }
-    if (wake)
-        pthread_cond_signal(&g_ct.work_cv);
-    if (start) {
+    *g_batch_tail = c;
+    g_batch_tail = &c->next_queued;
+}
+
+static void start_workers(int n)
+{
+    for (; n > 0; n--) {
         int r = start_thread(worker_main);
         if (r) {
             pthread_mutex_lock(&g_ct.mu);
@@ -378,6 +373,49 @@ static void on_input(uint32_t id, const uint8_t *p, size_t len)
                 die("starting an input thread", -r);
             /* else: an existing worker takes the call when it is free */
         }
+    }
+}
+
+/* Queues the batch for the workers. Called before any other frame is
+ * handled (a CANCEL must find its call) and after each read. */
+static void flush_inputs(void)
+{
+    struct sl_call *c = g_batch_head, *refused = NULL, **refused_tail = &refused;
+    if (!c)
+        return;
+    g_batch_head = NULL;
+    g_batch_tail = &g_batch_head;
+    int starts = 0, wakes = 0;
+    pthread_mutex_lock(&g_ct.mu);
+    while (c) {
+        struct sl_call *next = c->next_queued;
+        c->next_queued = NULL;
+        int slot = -1;
+        for (int i = 0; i < g_ct.max_inputs && slot < 0; i++)
+            if (!g_ct.calls[i])
+                slot = i;
+        if (slot < 0 || g_ct.shutting_down) {
+            *refused_tail = c;
+            refused_tail = &c->next_queued;
+        } else {
+            bool wake;
+            starts += enqueue_locked(c, slot, &wake);
+            wakes += wake;
+        }
+        c = next;
+    }
+    if (wakes > g_ct.idle_workers)
+        wakes = g_ct.idle_workers;
+    pthread_mutex_unlock(&g_ct.mu);
+    for (int i = 0; i < wakes; i++)
+        pthread_cond_signal(&g_ct.work_cv);
+    start_workers(starts);
+    while (refused) {
+        struct sl_call *next = refused->next_queued;
+        static const char why[] = "container has no free input slot";
+        emit(NULL, false, SL_FRAME_ERROR, refused->id, why, sizeof why - 1);
+        free_call(refused);
+        refused = next;
     }
 }
 
@@ -423,6 +461,8 @@ static void on_shutdown(void)
 
 static void handle_frame(const sl_frame *f)
 {
+    if (f->type != SL_FRAME_INPUT)
+        flush_inputs();
     switch (f->type) {
     case SL_FRAME_INPUT:
         on_input(f->call_id, f->payload, f->len);
@@ -507,6 +547,7 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd)
         if (k < 0)
             die("reading from the server", EBADMSG);
         sl_buf_consume(&in, off);
+        flush_inputs();
         sl_handles_wake();
     }
 }
