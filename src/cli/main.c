@@ -57,7 +57,8 @@ static int parse_seconds(const char *opt, const char *v, double *out)
 
 static int parse_serve(int argc, char **argv, sl_server_config *cfg, const char **app)
 {
-    *cfg = (sl_server_config){"127.0.0.1", 8000, 15.0, 30.0, 5.0, false};
+    *cfg = (sl_server_config){.host = "127.0.0.1", .port = 8000, .ping_interval = 15.0, .write_timeout = 30.0,
+                              .cancel_grace = 5.0};
     *app = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -104,6 +105,27 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+/* Builds of the app made by reloads, removed when serve ends. */
+static const char *g_source;
+static char *g_builds[64];
+static int g_nbuilds;
+
+static int rebuild(char *so, size_t n)
+{
+    if (sl_compile_app(g_source, so, n))
+        return -1;
+    if (g_nbuilds == 64) { /* keep the newest; the oldest build's zygote is long gone */
+        sl_compile_cleanup(g_builds[0]);
+        free(g_builds[0]);
+        memmove(g_builds, g_builds + 1, 63 * sizeof *g_builds);
+        g_nbuilds--;
+    }
+    g_builds[g_nbuilds] = strdup(so);
+    if (g_builds[g_nbuilds])
+        g_nbuilds++;
+    return 0;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     sl_server_config cfg;
@@ -117,6 +139,9 @@ static int cmd_serve(int argc, char **argv)
     if (compiled) {
         if (sl_compile_app(app, so, sizeof so))
             return 1;
+        g_source = app;
+        cfg.watch = app; /* rebuild and reload when it changes */
+        cfg.rebuild = rebuild;
     } else {
         snprintf(so, sizeof so, "%s", app);
     }
@@ -124,6 +149,10 @@ static int cmd_serve(int argc, char **argv)
     int rc = sl_server_run(&cfg, so);
     if (compiled)
         sl_compile_cleanup(so);
+    for (int i = 0; i < g_nbuilds; i++) {
+        sl_compile_cleanup(g_builds[i]);
+        free(g_builds[i]);
+    }
     return rc;
 }
 

@@ -39,7 +39,6 @@ sl_gpu_inventory sl_gpus;
 #define RETRY_FIRST_DELAY 0.5
 #define RETRY_MAX_DELAY 30.0
 
-static sl_functable *g_table;
 static sl_list g_dirty = {&g_dirty, &g_dirty}; /* containers with frames to send */
 static sl_list g_retry = {&g_retry, &g_retry}; /* sl_stream.link: calls waiting to run again */
 static uint32_t g_next_container_id = 1;
@@ -47,46 +46,38 @@ static sl_buf g_scratch; /* one INPUT payload at a time */
 
 static void dispatch(sl_function *fn);
 
-/* Every GPU request must be one the inventory can meet some day: a
- * function that could never start is an error now, not a hang later. */
-static int check_gpu_requests(void)
+/* Parses a GPU request and checks that the inventory can meet it some
+ * day: a function that could never start is an error now, not a hang. */
+static int check_gpu_request(const sl_fninfo *f, sl_gpu_request *out)
+{
+    char err[160];
+    if (sl_gpu_parse_request(f->gpu, out, err, sizeof err)) {
+        fprintf(stderr, "sluice: function %s: gpu \"%s\": %s\n", f->name, f->gpu, err);
+        return -EINVAL;
+    }
+    if (!sl_gpu_satisfiable(&sl_gpus, out)) {
+        fprintf(stderr,
+                "sluice: function %s wants gpu \"%s\", but this machine has %d GPU%s (%s); "
+                "declare an inventory with SLUICE_GPUS=MODEL:N\n",
+                f->name, f->gpu, sl_gpus.count, sl_gpus.count == 1 ? "" : "s", sl_gpus.source);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int check_gpu_requests(const sl_functable *t)
 {
     int bad = 0;
-    for (uint32_t i = 0; i < sl_nfunctions; i++) {
-        sl_function *fn = &sl_functions[i];
-        char err[160];
-        if (sl_gpu_parse_request(fn->info.gpu, &fn->gpu, err, sizeof err)) {
-            fprintf(stderr, "sluice: function %s: gpu \"%s\": %s\n", fn->info.name, fn->info.gpu, err);
-            bad = 1;
-        } else if (!sl_gpu_satisfiable(&sl_gpus, &fn->gpu)) {
-            fprintf(stderr,
-                    "sluice: function %s wants gpu \"%s\", but this machine has %d GPU%s (%s); "
-                    "declare an inventory with SLUICE_GPUS=MODEL:N\n",
-                    fn->info.name, fn->info.gpu, sl_gpus.count, sl_gpus.count == 1 ? "" : "s", sl_gpus.source);
-            bad = 1;
-        }
+    for (uint32_t i = 0; i < t->count; i++) {
+        sl_gpu_request req;
+        bad |= check_gpu_request(&t->fns[i], &req) != 0;
     }
     return bad ? -EINVAL : 0;
 }
 
-int sl_pool_init(sl_functable *t)
-{
-    sl_functions = calloc(t->count, sizeof *sl_functions);
-    if (!sl_functions)
-        return -ENOMEM;
-    g_table = t;
-    sl_nfunctions = t->count;
-    for (uint32_t i = 0; i < t->count; i++) {
-        sl_function *fn = &sl_functions[i];
-        fn->index = i;
-        fn->info = t->fns[i];
-        sl_list_init(&fn->queue);
-        sl_list_init(&fn->containers);
-    }
-    return check_gpu_requests();
-}
-
-sl_function *sl_pool_find(const char *name)
+/* The function called `name`, including removed ones (a reload may bring
+ * them back). */
+static sl_function *find_any(const char *name)
 {
     for (uint32_t i = 0; i < sl_nfunctions; i++)
         if (strcmp(sl_functions[i].info.name, name) == 0)
@@ -94,11 +85,56 @@ sl_function *sl_pool_find(const char *name)
     return NULL;
 }
 
+/* Takes table `t` as the app's functions: known names are updated in place
+ * (streams and containers point at them), new ones are added, and those
+ * that are gone are marked removed. The tables stay allocated: removed
+ * functions' names still point into them. */
+static int apply_table(sl_functable *t)
+{
+    if (check_gpu_requests(t))
+        return -EINVAL;
+    for (uint32_t i = 0; i < t->count; i++)
+        if (!find_any(t->fns[i].name) && sl_nfunctions + i >= SL_MSG_MAX_FUNCTIONS)
+            return -ENOSPC;
+    for (uint32_t i = 0; i < sl_nfunctions; i++) {
+        sl_functions[i].removed = true;
+        sl_functions[i].index = UINT32_MAX;
+    }
+    for (uint32_t i = 0; i < t->count; i++) {
+        sl_function *fn = find_any(t->fns[i].name);
+        if (!fn) {
+            fn = &sl_functions[sl_nfunctions++];
+            sl_list_init(&fn->queue);
+            sl_list_init(&fn->containers);
+        }
+        fn->info = t->fns[i];
+        fn->index = i;
+        fn->removed = false;
+        check_gpu_request(&fn->info, &fn->gpu);
+    }
+    return 0;
+}
+
+int sl_pool_init(sl_functable *t)
+{
+    /* room for every function a reload may add: pointers to them stay valid */
+    sl_functions = calloc(SL_MSG_MAX_FUNCTIONS, sizeof *sl_functions);
+    if (!sl_functions)
+        return -ENOMEM;
+    return apply_table(t);
+}
+
+sl_function *sl_pool_find(const char *name)
+{
+    sl_function *fn = find_any(name);
+    return fn && !fn->removed ? fn : NULL;
+}
+
 sl_function *sl_pool_find_web(const char *name, size_t len)
 {
     for (uint32_t i = 0; i < sl_nfunctions; i++) {
         sl_function *fn = &sl_functions[i];
-        if (fn->info.is_web && strlen(fn->info.name) == len && memcmp(fn->info.name, name, len) == 0)
+        if (fn->info.is_web && !fn->removed && strlen(fn->info.name) == len && memcmp(fn->info.name, name, len) == 0)
             return fn;
     }
     return NULL;
@@ -190,6 +226,8 @@ static void reclaim_idle_gpu(const sl_function *wants)
 
 static void start_container(sl_function *fn)
 {
+    if (fn->removed)
+        return; /* gone from the app: its last containers just drain */
     sl_container *ct = calloc(1, sizeof *ct);
     if (!ct) {
         sl_log("%s: out of memory starting a container", fn->info.name);
@@ -501,6 +539,10 @@ static int on_frame(sl_container *ct, const sl_frame *f)
 {
     switch (f->type) {
     case SL_FRAME_READY:
+        if (ct->state == SL_CT_DRAINING && !ct->was_ready) {
+            ct->was_ready = true; /* replaced by a reload while starting */
+            return 0;
+        }
         if (ct->state != SL_CT_STARTING)
             return -EBADMSG;
         ct->state = SL_CT_READY;
@@ -734,4 +776,37 @@ void sl_pool_sweep(void)
         scale_down(&sl_functions[i], now);
         keep_warm(&sl_functions[i]);
     }
+}
+
+/* ---- reloads ---- */
+
+int sl_pool_reload(sl_functable *t)
+{
+    int r = apply_table(t);
+    if (r)
+        return r;
+    /* Every container runs the old build: new inputs go to new containers,
+     * old ones finish what they have and exit. Those the old zygote has
+     * not started yet never will be. */
+    for (uint32_t i = 0; i < sl_nfunctions; i++) {
+        sl_function *fn = &sl_functions[i];
+        sl_list_each(it, &fn->containers)
+        {
+            sl_container *ct = sl_container_of(it, sl_container, link);
+            if (ct->state == SL_CT_STARTING && ct->pid == 0) {
+                ct->kill_reason = "replaced by a reload before it started";
+                container_lost(ct);
+            } else if (ct->state == SL_CT_STARTING || ct->state == SL_CT_READY) {
+                if (ct->state == SL_CT_STARTING)
+                    fn->nstarting--;
+                ct->state = SL_CT_DRAINING;
+                sl_pool_send(ct, SL_FRAME_SHUTDOWN, 0, NULL, 0);
+            }
+        }
+    }
+    for (uint32_t i = 0; i < sl_nfunctions; i++)
+        if (sl_functions[i].removed)
+            fail_queued(&sl_functions[i], "the function is gone since the last reload");
+    dispatch_all();
+    return 0;
 }

@@ -30,6 +30,7 @@ static uv_tcp_t g_listener;
 static uv_prepare_t g_flush;
 static uv_timer_t g_sweep;
 static uv_signal_t g_sigint, g_sigterm;
+static uv_fs_poll_t g_watch;
 
 void sl_log(const char *fmt, ...)
 {
@@ -75,6 +76,26 @@ static void on_accept(uv_stream_t *listener, int status)
     uv_tcp_nodelay(conn, 1);
     h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, (uv_close_cb)free);
     h2o_accept(&g_accept, sock);
+}
+
+/* The app's source changed: build it and start a zygote for the new
+ * build; streams in flight finish on the old containers. */
+static void on_app_changed(uv_fs_poll_t *h, int status, const uv_stat_t *prev, const uv_stat_t *curr)
+{
+    (void)h;
+    (void)prev;
+    (void)curr;
+    if (status < 0)
+        return; /* the file is gone for now (an editor saving): wait */
+    char so[4096];
+    sl_log("%s changed: rebuilding", sl_cfg.watch);
+    if (sl_cfg.rebuild(so, sizeof so) != 0) {
+        sl_log("the build failed (see above): still serving the previous build");
+        return;
+    }
+    int r = sl_zygote_reload(so);
+    if (r)
+        sl_log("cannot start the new build: %s", uv_strerror(r));
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -202,6 +223,10 @@ int sl_server_run(const sl_server_config *cfg, const char *app_so)
     uv_signal_start(&g_sigint, on_signal, SIGINT);
     uv_signal_init(sl_loop, &g_sigterm);
     uv_signal_start(&g_sigterm, on_signal, SIGTERM);
+    if (sl_cfg.watch && sl_cfg.rebuild) {
+        uv_fs_poll_init(sl_loop, &g_watch);
+        uv_fs_poll_start(&g_watch, on_app_changed, sl_cfg.watch, 500);
+    }
     sl_pool_sweep(); /* starts min_containers */
     print_endpoints();
 

@@ -27,6 +27,10 @@ typedef struct sl_server_config {
     double write_timeout;  /* s a client may leave a write unread before it is dropped */
     double cancel_grace;   /* s a cancelled call may run on before its container is killed */
     bool quiet;            /* no per-call log lines */
+    /* Reload on change: watch `watch` and, when it changes, call `rebuild`
+     * for a new shared object (written to so, n bytes; 0 on success). */
+    const char *watch;
+    int (*rebuild)(char *so, size_t n);
 } sl_server_config;
 
 /* Runs the server for the app at `app_so` until SIGINT/SIGTERM. Returns an
@@ -102,6 +106,7 @@ typedef struct sl_function {
     int ncontainers;         /* not yet dead */
     int nstarting;
     sl_gpu_request gpu;      /* parsed info.gpu; count 0: none */
+    bool removed;            /* gone from the app since a reload */
     int start_failures;      /* containers in a row that died before READY */
     uint64_t calls_started, calls_ok, calls_failed, calls_cancelled, calls_retried;
     uint64_t containers_started, containers_lost, containers_killed;
@@ -145,6 +150,9 @@ extern sl_gpu_inventory sl_gpus;
  * inventory). */
 int sl_pool_init(sl_functable *t);
 sl_function *sl_pool_find_web(const char *name, size_t len);
+/* A new build's function table (keeps `t`): new containers run it, the
+ * old ones drain. 0, or a negative code (printed why) if it can't serve. */
+int sl_pool_reload(sl_functable *t);
 sl_function *sl_pool_find(const char *name);
 /* Queues a frame for a container (dropped if it is dead). */
 void sl_pool_send(sl_container *ct, uint8_t type, uint32_t call_id, const void *p, size_t len);
@@ -276,6 +284,9 @@ char *sl_api_error_body(const char *reason);
 /* ---- the zygote (zygote_link.c) ---- */
 
 int sl_zygote_start(const char *app_so);
+/* Starts a zygote for a new build; once its table is taken (sl_pool_reload)
+ * it replaces the current one, else it is dropped and the old one stays. */
+int sl_zygote_reload(const char *app_so);
 /* Asks for a container of function fn_index, with GPUs `gpus` (a
  * CUDA_VISIBLE_DEVICES list, "" for none). */
 int sl_zygote_spawn(uint32_t container_id, uint32_t fn_index, const char *gpus);

@@ -34,17 +34,19 @@ typedef struct zygote {
     sl_buf in;
     int fds[256]; /* received descriptors not yet claimed by a SPAWNED frame */
     int nfds;
+    bool retired; /* replaced by a reload: its exit is expected */
+    char *app;    /* owned: the shared object it loaded */
 } zygote;
 
 sl_functable *sl_zygote_table;
 bool sl_zygote_failed;
 
-static zygote *g_z;
+static zygote *g_z;    /* the zygote containers are asked of */
+static zygote *g_next; /* a reload's, until its function table is taken */
 static char g_exe[PATH_MAX];
-static char *g_app;
 static bool g_stopping;
 
-static int spawn_zygote(void);
+static zygote *spawn_zygote(const char *app, int *err);
 
 static void on_closed(uv_handle_t *h)
 {
@@ -53,6 +55,7 @@ static void on_closed(uv_handle_t *h)
         for (int i = 0; i < z->nfds; i++)
             close(z->fds[i]);
         sl_buf_free(&z->in);
+        free(z->app);
         free(z);
     }
 }
@@ -76,11 +79,43 @@ static int take_fd(zygote *z)
     return fd;
 }
 
+static void retire(zygote *z)
+{
+    z->retired = true;
+    if (z->proc.pid > 0)
+        kill(z->proc.pid, SIGTERM); /* its containers live on and drain */
+}
+
+/* A reload's zygote sent its table: if the pool takes it, it becomes the
+ * zygote; if not, it goes and the old build keeps serving. */
+static int take_reload(zygote *z, const sl_frame *f)
+{
+    sl_functable *t;
+    int r = sl_functable_decode(f->payload, f->len, &t);
+    if (r)
+        return r;
+    g_next = NULL;
+    if (sl_pool_reload(t)) {
+        free(t);
+        sl_log("reload failed: still serving the previous build");
+        retire(z);
+        return 0;
+    }
+    zygote *old = g_z;
+    g_z = z;
+    if (old)
+        retire(old);
+    sl_log("reloaded %s (%u functions)", z->app, t->count);
+    return 0;
+}
+
 static int on_frame(zygote *z, const sl_frame *f)
 {
     uint32_t a, b;
     switch (f->type) {
     case SL_FRAME_FUNCTABLE:
+        if (z == g_next)
+            return take_reload(z, f);
         if (sl_zygote_table)
             return 0; /* a restarted zygote: same app, same table */
         return sl_functable_decode(f->payload, f->len, &sl_zygote_table);
@@ -180,33 +215,42 @@ static void on_zygote_exit(uv_process_t *proc, int64_t status, int sig)
     zygote *z = proc->data;
     close_link(z);
     uv_close((uv_handle_t *)proc, on_closed);
-    if (g_z == z)
-        g_z = NULL;
+    if (z == g_next) {
+        g_next = NULL;
+        sl_log("reload failed: the new build did not load (status %d); still serving the previous one", (int)status);
+        return;
+    }
+    if (g_z != z || z->retired || g_stopping)
+        return;
+    g_z = NULL;
     if (!sl_zygote_table) {
         sl_zygote_failed = true; /* it never loaded the app: serve fails */
         return;
     }
-    if (g_stopping)
-        return;
     sl_log("the zygote exited (status %d, signal %d); starting another", (int)status, sig);
-    int r = spawn_zygote();
-    if (r)
-        sl_log("cannot restart the zygote: %s; no new containers can start", uv_strerror(r));
+    int err;
+    g_z = spawn_zygote(z->app, &err);
+    if (!g_z)
+        sl_log("cannot restart the zygote: %s; no new containers can start", uv_strerror(err));
     sl_pool_on_zygote_lost();
 }
 
-static int spawn_zygote(void)
+static zygote *spawn_zygote(const char *app, int *err)
 {
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-        return -errno;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        *err = -errno;
+        return NULL;
+    }
     zygote *z = calloc(1, sizeof *z);
-    if (!z) {
+    if (!z || !(z->app = strdup(app))) {
+        free(z);
         close(sv[0]);
         close(sv[1]);
-        return -ENOMEM;
+        *err = -ENOMEM;
+        return NULL;
     }
-    char *args[] = {g_exe, "__zygote", g_app, NULL};
+    char *args[] = {g_exe, "__zygote", z->app, NULL};
     uv_stdio_container_t stdio[4] = {
         {.flags = UV_IGNORE},
         {.flags = UV_INHERIT_FD, .data.fd = 1},
@@ -220,8 +264,10 @@ static int spawn_zygote(void)
     close(sv[1]);
     if (r) {
         close(sv[0]);
+        free(z->app);
         free(z);
-        return r;
+        *err = r;
+        return NULL;
     }
     z->open_handles = 1;
     z->fd = sv[0];
@@ -235,11 +281,12 @@ static int spawn_zygote(void)
             uv_close((uv_handle_t *)&z->poll, on_closed);
         close(z->fd);
         z->fd = -1;
+        z->retired = true;
         kill(z->proc.pid, SIGKILL); /* its exit callback frees z */
-        return r;
+        *err = r;
+        return NULL;
     }
-    g_z = z;
-    return 0;
+    return z;
 }
 
 int sl_zygote_start(const char *app_so)
@@ -248,10 +295,18 @@ int sl_zygote_start(const char *app_so)
     if (n < 0)
         return -errno;
     g_exe[n] = '\0';
-    g_app = strdup(app_so);
-    if (!g_app)
-        return -ENOMEM;
-    return spawn_zygote();
+    int err = 0;
+    g_z = spawn_zygote(app_so, &err);
+    return g_z ? 0 : err;
+}
+
+int sl_zygote_reload(const char *app_so)
+{
+    if (g_next)
+        retire(g_next); /* a newer build supersedes one still loading */
+    int err = 0;
+    g_next = spawn_zygote(app_so, &err);
+    return g_next ? 0 : err;
 }
 
 int sl_zygote_spawn(uint32_t container_id, uint32_t fn_index, const char *gpus)
