@@ -261,24 +261,68 @@ int sl_run_main(int argc, char **argv)
     return rc;
 }
 
+/* Reads one JSON value per line ("-" for stdin) into an array. */
+static json_t *read_inputs(const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "sluice: cannot read %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    json_t *list = json_array();
+    char *line = NULL;
+    size_t cap = 0;
+    long lineno = 0;
+    ssize_t n;
+    while (list && (n = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if (strspn(line, " \t\r\n") == (size_t)n)
+            continue; /* blank */
+        json_error_t err;
+        json_t *v = json_loadb(line, (size_t)n, JSON_DECODE_ANY, &err);
+        if (!v) {
+            fprintf(stderr, "sluice: %s:%ld: not JSON: %s\n", path, lineno, err.text);
+            json_decref(list);
+            list = NULL;
+        } else {
+            json_array_append_new(list, v);
+        }
+    }
+    free(line);
+    if (f != stdin)
+        fclose(f);
+    return list;
+}
+
 int sl_map_main(int argc, char **argv)
 {
     long long a = 0, b = -1;
-    bool ordered = true;
-    for (int i = 2; i < argc; i++) {
+    const char *inputs = NULL;
+    bool ordered = true, bad = argc < 2;
+    for (int i = 2; i < argc && !bad; i++) {
         if (strcmp(argv[i], "--range") == 0 && i + 1 < argc && sscanf(argv[i + 1], "%lld:%lld", &a, &b) == 2)
             i++;
+        else if (strcmp(argv[i], "--inputs") == 0 && i + 1 < argc)
+            inputs = argv[++i];
         else if (strcmp(argv[i], "--unordered") == 0)
             ordered = false;
         else
-            b = -1, i = argc;
+            bad = true;
     }
-    if (argc < 2 || b < a) {
-        fprintf(stderr, "usage: sluice map APP FUNC --range START:STOP [--unordered]\n");
+    if (bad || (!inputs && b < a)) {
+        fprintf(stderr, "usage: sluice map APP FUNC (--range START:STOP | --inputs FILE) [--unordered]\n"
+                        "  FILE holds one JSON value per line (a list is an argument list); - is stdin\n");
         return 2;
     }
-    json_t *args = json_pack("[s, I, I, b]", argv[1], (json_int_t)a, (json_int_t)b, ordered);
-    run_state st = {.fn = argv[1], .total = (long)(b - a), .progress = isatty(2)};
+    json_t *args, *list = inputs ? read_inputs(inputs) : NULL;
+    if (inputs && !list)
+        return 1;
+    long total = list ? (long)json_array_size(list) : (long)(b - a);
+    if (list)
+        args = json_pack("[s, o, b]", argv[1], list, ordered);
+    else
+        args = json_pack("[s, I, I, b]", argv[1], (json_int_t)a, (json_int_t)b, ordered);
+    run_state st = {.fn = argv[1], .total = total, .progress = isatty(2)};
     int rc = run_with_server(argv[0], "__sluice_map", args, &st);
     json_decref(args);
     return rc;

@@ -4,6 +4,8 @@
  * server stays free of app-level logic.
  *
  *   __sluice_map(fn, start, stop, ordered)   sl_map of fn over [start, stop),
+ *   __sluice_map(fn, [inputs...], ordered)   or over a list (a list element
+ *                                            is an argument list: starmap);
  *                                            each result an output: what
  *                                            `sluice map` and the call API use
  */
@@ -13,7 +15,17 @@ static int sluice_map(sl_call *c)
 {
     const char *fn = sl_arg_str(c, 0, NULL);
     if (!fn || sl_nargs(c) < 3)
-        return sl_fail(c, "__sluice_map wants [function, start, stop, ordered]");
+        return sl_fail(c, "__sluice_map wants [function, start, stop, ordered] or [function, [inputs], ordered]");
+    if (sl_arg_type(c, 1) == SL_ARG_LIST) {
+        const void *const *items;
+        const size_t *lens;
+        size_t n;
+        int r = sl_args_split_list(c, 1, &items, &lens, &n);
+        if (r)
+            return r;
+        sl_map_opts o = {.unordered = !sl_arg_int(c, 2)};
+        return sl_respond(c, sl_map(c, fn, sl_items(items, lens, n), &o));
+    }
     sl_map_opts o = {.unordered = sl_nargs(c) > 3 && !sl_arg_int(c, 3)};
     return sl_respond(c, sl_map(c, fn, sl_range(sl_arg_int(c, 1), sl_arg_int(c, 2)), &o));
 }

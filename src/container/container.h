@@ -152,6 +152,10 @@ void sl_map_free(struct sl_map *m);
 /* Encodes a typed argument list of one integer (caller frees *out). */
 int sl_args_encode_int(long long v, void **out, size_t *len);
 void sl_args_free(struct sl_call *c);
+/* Splits list argument i into one typed argument list per element (an
+ * element that is itself a list is taken as the whole argument list), for
+ * sl_items; kept until the call ends. 0, SL_EINVAL or SL_ENOMEM. */
+int sl_args_split_list(sl_call *c, int i, const void *const **items, const size_t **lens, size_t *n);
 
 /* A CALL_OUTPUT / CALL_RETURN / CALL_ERROR frame (reader thread). */
 void sl_handles_on_frame(uint8_t type, uint32_t id, const uint8_t *p, size_t len);

@@ -26,3 +26,12 @@ rc=0; "$SLUICE" run "$SRC/tests/integration/apps/calls.c" crashing >"$TMP/out" 2
 rc=0; "$SLUICE" run "$SRC/tests/integration/apps/calls.c" nope >"$TMP/out" 2>"$TMP/err" || rc=$?
 [ "$rc" != 0 ] && grep -q 'no function named nope' "$TMP/err" || fail "unknown: rc=$rc $(cat "$TMP/err")"
 pass "failures: a reason on stderr and a non-zero exit"
+
+printf '5\n\n7\n9\n' >"$TMP/in"
+[ "$("$SLUICE" map "$SRC/examples/map.c" map_me --inputs "$TMP/in" | tr '\n' ' ')" = "segment 5 segment 7 segment 9 " ] ||
+    fail "map --inputs"
+printf '[1, 2]\n[3, 4, 5]\n' | "$SLUICE" map "$SRC/tests/integration/apps/calls.c" add --inputs - >"$TMP/sums"
+[ "$(cat "$TMP/sums")" = "312" ] || fail "starmap-style inputs: $(cat "$TMP/sums")"
+rc=0; printf '1\n{oops\n' | "$SLUICE" map "$SRC/examples/map.c" map_me --inputs - >/dev/null 2>"$TMP/err" || rc=$?
+[ "$rc" != 0 ] && grep -q -- '-:2: not JSON' "$TMP/err" || fail "bad input line: rc=$rc $(cat "$TMP/err")"
+pass "sluice map --inputs FILE: one JSON value per line (a list is an argument list); bad lines named"
