@@ -85,14 +85,20 @@ static sl_function *find_any(const char *name)
     return NULL;
 }
 
+/* Every function table taken so far: functions' strings point into them
+ * (a removed function's into an old one), so they live as long as we do. */
+static sl_functable *g_tables[1024];
+static size_t g_ntables;
+
 /* Takes table `t` as the app's functions: known names are updated in place
  * (streams and containers point at them), new ones are added, and those
- * that are gone are marked removed. The tables stay allocated: removed
- * functions' names still point into them. */
+ * that are gone are marked removed. */
 static int apply_table(sl_functable *t)
 {
     if (check_gpu_requests(t))
         return -EINVAL;
+    if (g_ntables == sizeof g_tables / sizeof g_tables[0])
+        return -ENOSPC; /* a thousand reloads: restart serve */
     for (uint32_t i = 0; i < t->count; i++)
         if (!find_any(t->fns[i].name) && sl_nfunctions + i >= SL_MSG_MAX_FUNCTIONS)
             return -ENOSPC;
@@ -112,6 +118,7 @@ static int apply_table(sl_functable *t)
         fn->removed = false;
         check_gpu_request(&fn->info, &fn->gpu);
     }
+    g_tables[g_ntables++] = t;
     return 0;
 }
 
