@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "server/server.h"
@@ -30,7 +31,7 @@ static uv_tcp_t g_listener;
 static uv_prepare_t g_flush;
 static uv_timer_t g_sweep;
 static uv_signal_t g_sigint, g_sigterm;
-static uv_fs_poll_t g_watch;
+static struct stat g_watched; /* the app source as last seen */
 
 void sl_log(const char *fmt, ...)
 {
@@ -55,9 +56,15 @@ static void on_flush(uv_prepare_t *p)
     sl_pool_flush();
 }
 
+static bool app_changed(void);
+static void reload_app(void);
+
 static void on_sweep(uv_timer_t *t)
 {
+    static unsigned ticks;
     (void)t;
+    if (sl_cfg.rebuild && ++ticks % 2 == 0 && app_changed())
+        reload_app();
     sl_gateway_sweep();
     sl_pool_sweep();
     sl_api_sweep(sl_now());
@@ -78,15 +85,24 @@ static void on_accept(uv_stream_t *listener, int status)
     h2o_accept(&g_accept, sock);
 }
 
+/* Whether the app's source changed since last seen. A plain stat() from
+ * the sweep timer: uv_fs_poll would run it on libuv's thread pool, which
+ * measurably delayed the first events of a burst of new streams. */
+static bool app_changed(void)
+{
+    struct stat st;
+    if (!sl_cfg.watch || stat(sl_cfg.watch, &st) < 0)
+        return false; /* gone for now (an editor saving): wait */
+    bool changed = st.st_mtim.tv_sec != g_watched.st_mtim.tv_sec || st.st_mtim.tv_nsec != g_watched.st_mtim.tv_nsec ||
+                   st.st_size != g_watched.st_size || st.st_ino != g_watched.st_ino;
+    g_watched = st;
+    return changed;
+}
+
 /* The app's source changed: build it and start a zygote for the new
  * build; streams in flight finish on the old containers. */
-static void on_app_changed(uv_fs_poll_t *h, int status, const uv_stat_t *prev, const uv_stat_t *curr)
+static void reload_app(void)
 {
-    (void)h;
-    (void)prev;
-    (void)curr;
-    if (status < 0)
-        return; /* the file is gone for now (an editor saving): wait */
     char so[4096];
     sl_log("%s changed: rebuilding", sl_cfg.watch);
     if (sl_cfg.rebuild(so, sizeof so) != 0) {
@@ -223,10 +239,7 @@ int sl_server_run(const sl_server_config *cfg, const char *app_so)
     uv_signal_start(&g_sigint, on_signal, SIGINT);
     uv_signal_init(sl_loop, &g_sigterm);
     uv_signal_start(&g_sigterm, on_signal, SIGTERM);
-    if (sl_cfg.watch && sl_cfg.rebuild) {
-        uv_fs_poll_init(sl_loop, &g_watch);
-        uv_fs_poll_start(&g_watch, on_app_changed, sl_cfg.watch, 500);
-    }
+    app_changed(); /* the build being served */
     sl_pool_sweep(); /* starts min_containers */
     print_endpoints();
 
