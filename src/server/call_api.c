@@ -160,6 +160,16 @@ static int append_sse(sl_buf *out, const char *event, const uint8_t *p, size_t l
     return r ? r : append_str(out, "\n");
 }
 
+/* One NDJSON line: {"<key>": <bytes as JSON>}. */
+static int append_ndjson(sl_buf *out, const char *key, const uint8_t *p, size_t len)
+{
+    int r = append_str(out, "{\"");
+    r = r ? r : append_str(out, key);
+    r = r ? r : append_str(out, "\":");
+    r = r ? r : append_json_bytes(out, p, len);
+    return r ? r : append_str(out, "}\n");
+}
+
 int sl_api_output(sl_stream *s, const uint8_t *p, size_t len)
 {
     sl_buf *out = &s->pending;
@@ -168,9 +178,7 @@ int sl_api_output(sl_stream *s, const uint8_t *p, size_t len)
     case SL_API_SSE:
         return append_sse(out, NULL, p, len);
     case SL_API_NDJSON:
-        r = append_str(out, "{\"output\":");
-        r = r ? r : append_json_bytes(out, p, len);
-        return r ? r : append_str(out, "}\n");
+        return append_ndjson(out, "output", p, len);
     default:
         r = append_str(out, s->json_items ? "," : "{\"outputs\":[");
         s->json_items = true;
@@ -186,9 +194,7 @@ int sl_api_return(sl_stream *s, const uint8_t *p, size_t len)
     case SL_API_SSE:
         return len ? append_sse(out, "return", p, len) : 0;
     case SL_API_NDJSON:
-        r = append_str(out, "{\"return\":");
-        r = r ? r : append_json_bytes(out, p, len);
-        return r ? r : append_str(out, "}\n");
+        return append_ndjson(out, "return", p, len);
     default:
         r = append_str(out, s->json_items ? "],\"return\":" : "{\"outputs\":[],\"return\":");
         r = r ? r : append_json_bytes(out, p, len);
@@ -202,9 +208,7 @@ int sl_api_error(sl_stream *s, const char *reason)
 {
     if (s->format != SL_API_NDJSON)
         return 0;
-    int r = append_str(&s->pending, "{\"error\":");
-    r = r ? r : append_json_bytes(&s->pending, (const uint8_t *)reason, strlen(reason));
-    return r ? r : append_str(&s->pending, "}\n");
+    return append_ndjson(&s->pending, "error", (const uint8_t *)reason, strlen(reason));
 }
 
 char *sl_api_error_body(const char *reason)
