@@ -102,15 +102,6 @@ static int firehose_remote(sl_call *c)
 }
 SL_WEB_ENDPOINT(firehose_remote, .content_type = "text/event-stream");
 
-/* GET /firehose?n=N: the same events yielded directly. */
-static int firehose(sl_call *c)
-{
-    long long n;
-    if (sl_query_int(c, "n", 1000, &n) || n < 0)
-        return sl_fail(c, "n must be a non-negative integer");
-    for (long long i = 0; i < n; i++)
-        if (sl_yieldf(c, "data: %lld\n\n", i) < 0)
-            return 0;
-    return 0;
-}
-SL_WEB_ENDPOINT(firehose, .content_type = "text/event-stream");
+/* GET /firehose?n=N (and /hello): the example's endpoints themselves, so
+ * the remote stream is compared with exactly what bench/run.sh measures. */
+#include "../../examples/firehose.c"

@@ -43,6 +43,13 @@ static const msgpack_object_array *args(sl_call *c)
     return u->data.type == MSGPACK_OBJECT_ARRAY ? &u->data.via.array : NULL;
 }
 
+/* Argument i, or NULL when the call has no such typed argument. */
+static const msgpack_object *arg(sl_call *c, int i)
+{
+    const msgpack_object_array *a = c ? args(c) : NULL;
+    return a && i >= 0 && (uint32_t)i < a->size ? &a->ptr[i] : NULL;
+}
+
 void sl_args_free(struct sl_call *c)
 {
     if (c->args) {
@@ -59,10 +66,9 @@ int sl_nargs(sl_call *c)
 
 long long sl_arg_int(sl_call *c, int i)
 {
-    const msgpack_object_array *a = c ? args(c) : NULL;
-    if (!a || i < 0 || (uint32_t)i >= a->size)
+    const msgpack_object *o = arg(c, i);
+    if (!o)
         return 0;
-    const msgpack_object *o = &a->ptr[i];
     switch (o->type) {
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
         return o->via.u64 > (uint64_t)LLONG_MAX ? LLONG_MAX : (long long)o->via.u64;
@@ -80,10 +86,9 @@ long long sl_arg_int(sl_call *c, int i)
 
 const char *sl_arg_str(sl_call *c, int i, size_t *len)
 {
-    const msgpack_object_array *a = c ? args(c) : NULL;
-    if (!a || i < 0 || (uint32_t)i >= a->size)
+    const msgpack_object *o = arg(c, i);
+    if (!o)
         return NULL;
-    const msgpack_object *o = &a->ptr[i];
     if (o->type != MSGPACK_OBJECT_STR && o->type != MSGPACK_OBJECT_BIN)
         return NULL;
     const char *p = o->type == MSGPACK_OBJECT_STR ? o->via.str.ptr : o->via.bin.ptr;
@@ -100,10 +105,9 @@ const char *sl_arg_str(sl_call *c, int i, size_t *len)
 
 double sl_arg_double(sl_call *c, int i)
 {
-    const msgpack_object_array *a = c ? args(c) : NULL;
-    if (!a || i < 0 || (uint32_t)i >= a->size)
+    const msgpack_object *o = arg(c, i);
+    if (!o)
         return 0;
-    const msgpack_object *o = &a->ptr[i];
     switch (o->type) {
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:
@@ -119,10 +123,10 @@ double sl_arg_double(sl_call *c, int i)
 
 int sl_arg_type(sl_call *c, int i)
 {
-    const msgpack_object_array *a = c ? args(c) : NULL;
-    if (!a || i < 0 || (uint32_t)i >= a->size)
+    const msgpack_object *o = arg(c, i);
+    if (!o)
         return SL_ARG_NONE;
-    switch (a->ptr[i].type) {
+    switch (o->type) {
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
         return SL_ARG_INT;

@@ -60,7 +60,6 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd);
  * thread, but `req`, set before it starts. */
 struct sl_call {
     uint32_t id;
-    struct sl_container *ct;
     sl_request *req;          /* owned; immutable while the call runs */
     pthread_cond_t cv;        /* credit arrived, or cancelled */
     bool cancelled;

@@ -88,7 +88,8 @@ static void credit_locked(struct sl_handle *h, size_t bytes)
 {
     if (!bytes || h->done || h->cancelled)
         return;
-    uint8_t p[4] = {(uint8_t)bytes, (uint8_t)(bytes >> 8), (uint8_t)(bytes >> 16), (uint8_t)(bytes >> 24)};
+    uint8_t p[SL_CREDIT_SIZE];
+    sl_credit_encode(p, (uint32_t)bytes);
     sl_rt_append_locked(SL_FRAME_CALL_CREDIT, h->id, p, sizeof p);
 }
 

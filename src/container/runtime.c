@@ -88,13 +88,10 @@ static void out_unlock_and_wake(void)
         pthread_cond_signal(&g_ct.writer_cv);
 }
 
-/* Sends one frame of call `c` (NULL: no call), preceded by the call's
- * response head if `with_head` and it has not gone yet. */
-static void emit(struct sl_call *c, bool with_head, uint8_t type, uint32_t id, const void *p, size_t len)
+/* Sends one frame that is not a call's output (READY, a refused input). */
+static void emit(uint8_t type, uint32_t id, const void *p, size_t len)
 {
     pthread_mutex_lock(&g_ct.out_mu);
-    if (with_head && !c->head_sent)
-        append_head_locked(c);
     append_locked(type, id, p, len);
     out_unlock_and_wake();
 }
@@ -354,7 +351,7 @@ static void on_input(uint32_t id, const uint8_t *p, size_t len)
     const char *why = NULL;
     struct sl_call *c = new_call(id, p, len, &why);
     if (!c) {
-        emit(NULL, false, SL_FRAME_ERROR, id, why, strlen(why));
+        emit(SL_FRAME_ERROR, id, why, strlen(why));
         return;
     }
     *g_batch_tail = c;
@@ -413,7 +410,7 @@ static void flush_inputs(void)
     while (refused) {
         struct sl_call *next = refused->next_queued;
         static const char why[] = "container has no free input slot";
-        emit(NULL, false, SL_FRAME_ERROR, refused->id, why, sizeof why - 1);
+        emit(SL_FRAME_ERROR, refused->id, why, sizeof why - 1);
         free_call(refused);
         refused = next;
     }
@@ -434,9 +431,8 @@ static void on_cancel(uint32_t id)
 
 static void on_credit(uint32_t id, const uint8_t *p, size_t len)
 {
-    sl_reader r = sl_reader_init(p, len);
-    uint32_t bytes = sl_read_u32(&r);
-    if (sl_reader_finish(&r))
+    uint32_t bytes;
+    if (sl_credit_decode(p, len, &bytes))
         die("reading a credit frame", EBADMSG);
     pthread_mutex_lock(&g_ct.mu); /* keeps c in the table, so alive */
     struct sl_call *c = find_call_locked(id);
@@ -520,7 +516,7 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd)
             _exit(3);
         }
     }
-    emit(NULL, false, SL_FRAME_READY, 0, NULL, 0);
+    emit(SL_FRAME_READY, 0, NULL, 0);
 
     sl_buf in = {0};
     for (;;) {

@@ -338,6 +338,23 @@ int sl_spawnreq_decode(const void *p, size_t len, uint32_t *container_id, uint32
     return sl_reader_finish(&r);
 }
 
+/* ---- credit ---- */
+
+void sl_credit_encode(uint8_t out[SL_CREDIT_SIZE], uint32_t bytes)
+{
+    out[0] = (uint8_t)bytes;
+    out[1] = (uint8_t)(bytes >> 8);
+    out[2] = (uint8_t)(bytes >> 16);
+    out[3] = (uint8_t)(bytes >> 24);
+}
+
+int sl_credit_decode(const void *p, size_t len, uint32_t *bytes)
+{
+    sl_reader r = sl_reader_init(p, len);
+    *bytes = sl_read_u32(&r);
+    return sl_reader_finish(&r);
+}
+
 /* ---- pairs ---- */
 
 int sl_pair_encode(sl_buf *b, uint32_t a, uint32_t c)

@@ -97,6 +97,11 @@ int sl_spawnreq_encode(sl_buf *b, uint32_t container_id, uint32_t fn_index, cons
 int sl_spawnreq_decode(const void *p, size_t len, uint32_t *container_id, uint32_t *fn_index, const char **gpus,
                        uint32_t *gpus_len);
 
+/* The CREDIT / CALL_CREDIT payload: u32 bytes taken by the consumer. */
+#define SL_CREDIT_SIZE 4u
+void sl_credit_encode(uint8_t out[SL_CREDIT_SIZE], uint32_t bytes);
+int sl_credit_decode(const void *p, size_t len, uint32_t *bytes);
+
 /* Two 32-bit fields: SPAWN, SPAWNED, SPAWN_FAILED, EXITED, CREDIT use them. */
 int sl_pair_encode(sl_buf *b, uint32_t a, uint32_t c);
 int sl_pair_decode(const void *p, size_t len, uint32_t *a, uint32_t *c);

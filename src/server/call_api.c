@@ -304,7 +304,7 @@ int sl_api_detached_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t l
     return 0;
 }
 
-static void send_json(h2o_req_t *req, int status, const char *reason, json_t *doc)
+static void send_json(h2o_req_t *req, int status, json_t *doc)
 {
     static h2o_generator_t gen = {NULL, NULL};
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
@@ -312,7 +312,7 @@ static void send_json(h2o_req_t *req, int status, const char *reason, json_t *do
     h2o_iovec_t body = h2o_strdup(&req->pool, text ? text : "{}", SIZE_MAX);
     free(text);
     req->res.status = status;
-    req->res.reason = reason;
+    req->res.reason = sl_reason_phrase(status);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
     req->res.content_length = body.len + 1;
     h2o_iovec_t bufs[2] = {body, h2o_iovec_init(H2O_STRLIT("\n"))};
@@ -334,13 +334,13 @@ int sl_api_result(h2o_req_t *req, h2o_iovec_t id_text)
     unsigned long id = strtoul(buf, &end, 16);
     result *r = *buf && !*end ? find_result((uint32_t)id) : NULL;
     if (!r)
-        send_json(req, 404, "Not Found", json_pack("{s:s}", "error", "no such call (or its result expired)"));
+        send_json(req, 404, json_pack("{s:s}", "error", "no such call (or its result expired)"));
     else if (!r->done)
-        send_json(req, 202, "Accepted", json_pack("{s:s}", "status", "running"));
+        send_json(req, 202, json_pack("{s:s}", "status", "running"));
     else if (r->failed)
-        send_json(req, 500, "Internal Server Error", json_pack("{s:o}", "error", bytes_json(r->value, r->len)));
+        send_json(req, 500, json_pack("{s:o}", "error", bytes_json(r->value, r->len)));
     else
-        send_json(req, 200, "OK", json_pack("{s:o}", "return", bytes_json(r->value, r->len)));
+        send_json(req, 200, json_pack("{s:o}", "return", bytes_json(r->value, r->len)));
     return 0;
 }
 
@@ -372,9 +372,7 @@ int sl_api_call(h2o_req_t *req, h2o_iovec_t name, sl_stream *(*attach)(sl_functi
         sl_buf_free(&args);
         char *body = sl_api_error_body(why);
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
-        h2o_send_error_generic(req, status, status == 404 ? "Not Found" : status == 405 ? "Method Not Allowed"
-                                                       : status == 400 ? "Bad Request" : "Service Unavailable",
-                               body ? body : why, H2O_SEND_ERROR_KEEP_HEADERS);
+        h2o_send_error_generic(req, status, sl_reason_phrase(status), body ? body : why, H2O_SEND_ERROR_KEEP_HEADERS);
         free(body);
         return 0;
     }
@@ -389,7 +387,7 @@ int sl_api_call(h2o_req_t *req, h2o_iovec_t name, sl_stream *(*attach)(sl_functi
         g_nresults++;
         char id[16];
         snprintf(id, sizeof id, "%08x", s->call_id);
-        send_json(req, 202, "Accepted", json_pack("{s:s}", "call_id", id));
+        send_json(req, 202, json_pack("{s:s}", "call_id", id));
     }
     sl_pool_submit(s);
     return 0;

@@ -52,7 +52,7 @@ static int start_call(sl_container *ct, uint32_t handle, const uint8_t *p, size_
     int r = sl_callreq_decode(p, len, &req);
     if (r)
         return r;
-    sl_stream *parent = sl_calls_find(req->parent);
+    sl_stream *parent = sl_stream_find(req->parent);
     if (!parent || parent->ct != ct || find_handle(ct, handle)) {
         free(req);
         return -EBADMSG; /* only a running call of this container makes calls */
@@ -92,9 +92,8 @@ int sl_calls_on_caller_frame(sl_container *ct, uint8_t type, uint32_t handle, co
         return 0; /* it ended while this frame was on its way */
     if (type == SL_FRAME_CALL_CREDIT) {
         uint32_t bytes;
-        if (len != 4)
+        if (sl_credit_decode(p, len, &bytes))
             return -EBADMSG;
-        bytes = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
         sl_stream *target = sl_stream_credit_target(s);
         if (target->ct && !target->done)
             sl_pool_send_credit(target, bytes);
@@ -113,6 +112,14 @@ int sl_calls_on_caller_frame(sl_container *ct, uint8_t type, uint32_t handle, co
     return 0;
 }
 
+/* Tells the caller its callee failed: "<function>: <why>". */
+static void report_failure(sl_stream *s, const char *why, size_t len)
+{
+    char msg[1024];
+    int n = snprintf(msg, sizeof msg, "%s: %.*s", s->fn->info.name, (int)(len > 900 ? 900 : len), why);
+    sl_pool_send(s->caller, SL_FRAME_CALL_ERROR, s->handle, msg, n < (int)sizeof msg ? (size_t)n : sizeof msg - 1);
+}
+
 /* The callee's call ended: report to the caller, count it, let it go. */
 static void call_ended(sl_stream *s, bool failed, const uint8_t *p, size_t len)
 {
@@ -121,9 +128,7 @@ static void call_ended(sl_stream *s, bool failed, const uint8_t *p, size_t len)
     sl_calls_cancel_children(s, "its caller ended");
     if (s->caller && !s->cancelled) {
         if (failed) {
-            char msg[1024];
-            int n = snprintf(msg, sizeof msg, "%s: %.*s", s->fn->info.name, (int)(len > 900 ? 900 : len), p);
-            sl_pool_send(s->caller, SL_FRAME_CALL_ERROR, s->handle, msg, (size_t)n);
+            report_failure(s, (const char *)p, len);
             s->fn->calls_failed++;
         } else {
             sl_pool_send(s->caller, SL_FRAME_CALL_RETURN, s->handle, p, len);
@@ -191,11 +196,8 @@ static void orphan(sl_stream *child)
 
 void sl_calls_timed_out(sl_stream *s, const char *why)
 {
-    if (s->caller) {
-        char msg[256];
-        int n = snprintf(msg, sizeof msg, "%s: %s", s->fn->info.name, why);
-        sl_pool_send(s->caller, SL_FRAME_CALL_ERROR, s->handle, msg, (size_t)n);
-    }
+    if (s->caller)
+        report_failure(s, why, strlen(why));
     detach_caller(s);
 }
 

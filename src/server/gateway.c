@@ -77,7 +77,7 @@ static int calls_add(sl_stream *s)
     return 0;
 }
 
-sl_stream *sl_calls_find(uint32_t id)
+sl_stream *sl_stream_find(uint32_t id)
 {
     uint32_t idx = id & SLOT_MASK;
     if (idx >= g_nslots || !g_slots[idx].s || g_slots[idx].gen != id >> SLOT_BITS)
@@ -192,7 +192,7 @@ static void on_req_dispose(void *p)
 
 /* ---- responses ---- */
 
-static const char *reason_phrase(int status)
+const char *sl_reason_phrase(int status)
 {
     switch (status) {
     case 200: return "OK";
@@ -240,7 +240,7 @@ static void start_response(sl_stream *s)
                      : h && *h->content_type ? h->content_type
                                              : s->fn->info.content_type;
     req->res.status = h ? (int)h->status : 200;
-    req->res.reason = reason_phrase(req->res.status);
+    req->res.reason = sl_reason_phrase(req->res.status);
     add_header(req, "content-type", ct);
     s->is_sse = is_event_stream(ct);
     if (s->is_sse) {
@@ -268,7 +268,7 @@ static void respond_error(sl_stream *s, int status, const char *reason)
         add_header(req, "content-type", "application/json");
         flags = H2O_SEND_ERROR_KEEP_HEADERS;
     }
-    h2o_send_error_generic(req, status, reason_phrase(status), body, flags);
+    h2o_send_error_generic(req, status, sl_reason_phrase(status), body, flags);
 }
 
 /* Appends an SSE error event; every line of the reason is a data line. */
@@ -589,7 +589,7 @@ size_t sl_gateway_open_streams(void)
 
 static int respond_plain(h2o_req_t *req, int status, const char *body)
 {
-    h2o_send_error_generic(req, status, reason_phrase(status), body, 0);
+    h2o_send_error_generic(req, status, sl_reason_phrase(status), body, 0);
     return 0;
 }
 

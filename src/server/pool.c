@@ -200,7 +200,8 @@ void sl_pool_send_cancel(sl_stream *s)
 
 void sl_pool_send_credit(sl_stream *s, size_t bytes)
 {
-    uint8_t p[4] = {(uint8_t)bytes, (uint8_t)(bytes >> 8), (uint8_t)(bytes >> 16), (uint8_t)(bytes >> 24)};
+    uint8_t p[SL_CREDIT_SIZE];
+    sl_credit_encode(p, (uint32_t)bytes);
     sl_pool_send(s->ct, SL_FRAME_CREDIT, s->call_id, p, sizeof p);
 }
 
@@ -527,7 +528,7 @@ void sl_pool_on_zygote_lost(void)
 
 static int on_call_frame(sl_container *ct, const sl_frame *f)
 {
-    sl_stream *s = sl_calls_find(f->call_id);
+    sl_stream *s = sl_stream_find(f->call_id);
     if (!s || s->ct != ct)
         return -EBADMSG;
     bool ends = f->type == SL_FRAME_RETURN || f->type == SL_FRAME_ERROR;

@@ -216,6 +216,8 @@ struct sl_stream {
 };
 
 int sl_gateway_init(h2o_globalconf_t *conf);
+/* The HTTP reason phrase for a status ("Not Found"). */
+const char *sl_reason_phrase(int status);
 /* A new stream for a call to `fn`, with a call id; NULL when out of memory. */
 sl_stream *sl_stream_alloc(sl_function *fn);
 /* Frees the stream if nothing refers to it any more. */
@@ -238,7 +240,7 @@ int sl_stream_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len)
 void sl_stream_fail(sl_stream *s, const char *reason);
 /* Encodes the INPUT payload of a stream's request. */
 int sl_stream_encode_input(sl_stream *s, sl_buf *out);
-sl_stream *sl_calls_find(uint32_t call_id);
+sl_stream *sl_stream_find(uint32_t call_id);
 void sl_gateway_flush(void);
 void sl_gateway_sweep(void);
 size_t sl_gateway_open_streams(void);

@@ -22,7 +22,7 @@ static json_t *container_json(const sl_container *ct)
                      "inputs_in_flight", ct->inflight, "gpu", ct->gpus);
 }
 
-static json_t *function_json_core(const sl_function *fn)
+static json_t *function_json(const sl_function *fn)
 {
     json_t *cts = json_array();
     sl_list_each(it, (sl_list *)&fn->containers)
@@ -32,20 +32,13 @@ static json_t *function_json_core(const sl_function *fn)
                               (json_int_t)fn->calls_cancelled, "retried", (json_int_t)fn->calls_retried);
     json_t *lifecycle = json_pack("{s:I, s:I, s:I}", "started", (json_int_t)fn->containers_started, "lost",
                                   (json_int_t)fn->containers_lost, "killed", (json_int_t)fn->containers_killed);
-    return json_pack("{s:s, s:b, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:i, s:I, s:o, s:o, s:o}", "name", fn->info.name,
-                     "web", (int)fn->info.is_web, "content_type", fn->info.content_type, "gpu", fn->info.gpu,
-                     "max_inputs", fn->info.max_inputs, "min_containers", fn->info.min_containers, "max_containers",
-                     fn->info.max_containers, "buffer_containers", fn->info.buffer_containers, "timeout",
-                     fn->info.timeout, "retries", fn->info.retries, "queued", (json_int_t)fn->nqueued, "calls", calls,
-                     "containers_lifecycle", lifecycle, "containers", cts);
-}
-
-static json_t *function_json(const sl_function *fn)
-{
-    json_t *j = function_json_core(fn);
-    json_object_set_new(j, "cpu", json_real(fn->info.cpu));
-    json_object_set_new(j, "memory_mib", json_integer(fn->info.memory));
-    return j;
+    return json_pack("{s:s, s:b, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:i, s:f, s:i, s:I, s:o, s:o, s:o}", "name",
+                     fn->info.name, "web", (int)fn->info.is_web, "content_type", fn->info.content_type, "gpu",
+                     fn->info.gpu, "max_inputs", fn->info.max_inputs, "min_containers", fn->info.min_containers,
+                     "max_containers", fn->info.max_containers, "buffer_containers", fn->info.buffer_containers,
+                     "timeout", fn->info.timeout, "retries", fn->info.retries, "cpu", fn->info.cpu, "memory_mib",
+                     fn->info.memory, "queued", (json_int_t)fn->nqueued, "calls", calls, "containers_lifecycle",
+                     lifecycle, "containers", cts);
 }
 
 static json_t *gpus_json(void)
