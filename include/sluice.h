@@ -321,24 +321,44 @@ const void *sl_arg(const sl_call *c, size_t *len);
  *
  * A map is a handle: sl_next gives each input's return value in turn (its
  * yields, if any, are passed over), sl_respond streams them, sl_close
- * cancels what is still running. At most `window` inputs are in flight;
- * the rest are started as results are taken, so a large map never holds
- * all its inputs or results at once.
+ * cancels what is still running. Inputs are pulled from their source only
+ * as room frees up, so a map of any length holds a bounded number of
+ * inputs and results at once (see sl_map_opts.window).
+ *
+ * Batching: a map sends its inputs to the callee's containers in batches
+ * and each batch runs its inputs one after another on one thread. The map
+ * sizes batches from how long inputs take to run: slow inputs go one per
+ * batch (so `window` of them run at once), quick ones up to a thousand per
+ * batch, so a map of trivial inputs costs well under a microsecond of
+ * overhead per input. Results still stream back one by one as they are
+ * ready. If a container dies under a batch, its unfinished inputs are run
+ * again (the one that was running, alone), so one crashing input fails
+ * only itself.
  *
  * Threads stand in for the seed's asyncio: sl_next blocks only the calling
  * input's thread, never the server or another stream, so a loop over a map
  * is the seed's `async for ... in f.map.aio(...)`, and blocking work before
  * it (the seed's `asyncio.to_thread(split_video, ...)`) is just a call. To
- * wait on several maps or handles at once, use sl_select.
+ * wait on several maps or handles at once, use sl_select; to poll one
+ * without blocking, sl_next with a timeout of 0.
  */
 
-/* Where a map's inputs come from; build one with sl_range or sl_items. */
+/* An input source's next input: return 1 and set *data, *len (valid until
+ * the next call), 0 when there are no more, or a negative code to fail
+ * the map. Called on the map's thread, as the map needs inputs. */
+typedef int (*sl_next_input_fn)(void *ud, const void **data, size_t *len);
+
+/* Where a map's inputs come from: sl_range, sl_items, sl_source or
+ * sl_outputs. Treat it as opaque. */
 typedef struct sl_inputs {
     int kind;                   /* internal: which of the below */
     long long start, stop;      /* sl_range */
     const void *const *items;   /* sl_items */
     const size_t *lens;
     size_t n;
+    sl_next_input_fn next;      /* sl_source */
+    void *ud;
+    sl_handle *from;            /* sl_outputs */
 } sl_inputs;
 
 /* The integers start, start+1, ..., stop-1; input i is called with one
@@ -346,8 +366,21 @@ typedef struct sl_inputs {
 sl_inputs sl_range(long long start, long long stop);
 
 /* n byte strings (not copied: they must live as long as the map); input i
- * is called with items[i] as its argument bytes (sl_arg). */
+ * is called with items[i] as its argument bytes (sl_arg). A starmap is a
+ * map over items that are typed argument lists. */
 sl_inputs sl_items(const void *const *items, const size_t *lens, size_t n);
+
+/* Inputs produced by a function as the map goes: next(ud, ...) is called
+ * whenever the map has room for another input, so an endless or huge
+ * source is never read ahead of the window. Each input's bytes are its
+ * argument (sl_arg). */
+sl_inputs sl_source(sl_next_input_fn next, void *ud);
+
+/* The outputs of another handle (a spawned generator, or another map's
+ * results) as inputs, taken as they arrive: a pipeline. The map takes
+ * over reading `h` (do not sl_next it yourself); close it after the map.
+ * If it fails, so does the map. */
+sl_inputs sl_outputs(sl_handle *h);
 
 typedef struct sl_map_opts {
     bool unordered;             /* results in completion order (the seed's
@@ -357,7 +390,10 @@ typedef struct sl_map_opts {
                                    names the input, and the map goes on.
                                    Default: the first failure ends the map
                                    (with that error) and cancels the rest */
-    int window;                 /* inputs in flight at once; default 256 */
+    int window;                 /* batches running at once, which for slow
+                                   inputs is inputs running at once; default
+                                   256. Inputs in flight plus results held
+                                   stay under max(window, 8192) */
 } sl_map_opts;
 
 /* Runs `fn` once per input. `opts` may be NULL (ordered, fail fast).

@@ -60,7 +60,9 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd);
  * thread, but `req`, set before it starts. */
 struct sl_call {
     uint32_t id;
-    sl_request *req;          /* owned; immutable while the call runs */
+    sl_request *req;          /* owned; immutable while the call runs, but
+                                 a batch points req->body at each input */
+    bool is_batch;            /* a batch of a map's inputs (proto/batch.h) */
     pthread_cond_t cv;        /* credit arrived, or cancelled */
     bool cancelled;
     bool head_sent;
@@ -87,6 +89,8 @@ struct sl_call {
 /* An output a handle received, waiting for sl_next. */
 typedef struct sl_item {
     struct sl_item *next;
+    struct sl_handle *from;    /* for a map: the batch call it came from */
+    uint8_t type;              /* for a map: CALL_OUTPUT, CALL_RETURN, CALL_ERROR */
     size_t len;
     unsigned char data[];
 } sl_item;
@@ -103,11 +107,11 @@ struct sl_handle {
     size_t ret_len;
     struct sl_handle *prev, *next; /* in the owner's list of handles */
     struct sl_handle *hnext;   /* in its hash bucket (by id) */
-    /* Maps (map.c): a map handle owns its state; its children are handles
-     * whose outputs are dropped (a map's results are return values). */
+    /* Maps (map.c): a map handle owns its state, and its item list holds
+     * every frame of its batch calls, in arrival order. */
     struct sl_map *map;        /* owned; non-NULL for a map handle */
-    bool discard_outputs;
-    size_t input_index;        /* a map child's input */
+    struct sl_handle *map_parent; /* a batch call: the map its frames go to */
+    struct sl_batch *batch;    /* a batch call: what it carries (map.c's) */
 };
 
 /* ---- runtime.c, for handles.c ---- */
@@ -129,10 +133,14 @@ void sl_rt_deadline(double seconds, struct timespec *out);
 
 /* ---- handles.c ---- */
 
-/* Starts a call of `fn` with argument bytes `body` (lock not held) and
- * returns its handle; NULL when out of memory. The CALL frame goes with the
- * writer's next batch. */
-struct sl_handle *sl_handles_start(sl_call *c, const char *fn, const void *body, size_t len, bool discard_outputs);
+/* Starts a batch of map `map`'s inputs (`body`: proto/batch.h) as a call of
+ * `fn` (lock not held) and returns its handle, whose frames go to the map;
+ * NULL when out of memory. The frame goes with the writer's next batch. */
+struct sl_handle *sl_handles_start_batch(struct sl_handle *map, const char *fn, const void *body, size_t len);
+/* Credits `bytes` of a handle's output back to its callee (lock held). */
+void sl_handles_credit_locked(struct sl_handle *h, size_t bytes);
+/* sl_close, with the lock held. */
+void sl_handles_close_locked(struct sl_handle *h);
 /* Puts a handle made elsewhere (a map) in the list the call's end frees. */
 void sl_handles_adopt(struct sl_handle *h);
 /* Frees a handle the caller has already unlinked or is releasing. */

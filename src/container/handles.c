@@ -84,7 +84,7 @@ static void wake_later_locked(struct sl_call *c)
     g_wake[g_nwake++] = c;
 }
 
-static void credit_locked(struct sl_handle *h, size_t bytes)
+void sl_handles_credit_locked(struct sl_handle *h, size_t bytes)
 {
     if (!bytes || h->done || h->cancelled)
         return;
@@ -98,7 +98,7 @@ static void drop_taken_locked(struct sl_handle *h)
 {
     if (!h->taken)
         return;
-    credit_locked(h, h->taken->len);
+    sl_handles_credit_locked(h, h->taken->len);
     free(h->taken);
     h->taken = NULL;
 }
@@ -134,6 +134,38 @@ static void finish_locked(struct sl_handle *h, bool failed, const char *msg, siz
     }
 }
 
+static void push_item_locked(struct sl_handle *h, sl_item *it)
+{
+    if (h->tail)
+        h->tail->next = it;
+    else
+        h->head = it;
+    h->tail = it;
+}
+
+/* A batch call's frame goes, as it is, to its map's list, which map.c
+ * reads in order. Its end ends the batch call here too. */
+static void queue_for_map_locked(struct sl_handle *h, uint8_t type, const uint8_t *p, size_t len)
+{
+    struct sl_handle *map = h->map_parent;
+    if (type != SL_FRAME_CALL_OUTPUT)
+        h->done = true;
+    sl_item *it = malloc(sizeof *it + len);
+    if (!it) {
+        map->done = map->failed = true; /* sl_next reports the map failed */
+        wake_later_locked(map->owner);
+        return;
+    }
+    it->next = NULL;
+    it->from = h;
+    it->type = type;
+    it->len = len;
+    if (len)
+        memcpy(it->data, p, len);
+    push_item_locked(map, it);
+    wake_later_locked(map->owner);
+}
+
 void sl_handles_on_frame(uint8_t type, uint32_t id, const uint8_t *p, size_t len)
 {
     sl_rt_lock();
@@ -142,8 +174,8 @@ void sl_handles_on_frame(uint8_t type, uint32_t id, const uint8_t *p, size_t len
         sl_rt_unlock(); /* closed or cancelled here: the server drops the rest */
         return;
     }
-    if (type == SL_FRAME_CALL_OUTPUT && h->discard_outputs) {
-        credit_locked(h, len); /* a map wants return values only */
+    if (h->map_parent) {
+        queue_for_map_locked(h, type, p, len);
         sl_rt_unlock();
         return;
     }
@@ -153,13 +185,11 @@ void sl_handles_on_frame(uint8_t type, uint32_t id, const uint8_t *p, size_t len
             finish_locked(h, true, "out of memory receiving an output", 33);
         } else {
             it->next = NULL;
+            it->from = h;
+            it->type = type;
             it->len = len;
             memcpy(it->data, p, len);
-            if (h->tail)
-                h->tail->next = it;
-            else
-                h->head = it;
-            h->tail = it;
+            push_item_locked(h, it);
         }
     } else {
         finish_locked(h, type == SL_FRAME_CALL_ERROR, (const char *)p, len);
@@ -197,7 +227,8 @@ void sl_handles_release_locked(struct sl_call *c)
 
 /* ---- the API ---- */
 
-static struct sl_handle *start(sl_call *c, const char *fn, const void *body, size_t len, bool discard, bool flush)
+static struct sl_handle *start(sl_call *c, const char *fn, const void *body, size_t len, struct sl_handle *map,
+                               bool flush)
 {
     if (!c || !fn || (!body && len) || len > SL_MAX_MESSAGE)
         return NULL;
@@ -210,7 +241,7 @@ static struct sl_handle *start(sl_call *c, const char *fn, const void *body, siz
         return NULL;
     }
     h->owner = c;
-    h->discard_outputs = discard;
+    h->map_parent = map;
     sl_rt_lock();
     h->id = g_next_id++;
     if (h->id == 0)
@@ -219,7 +250,7 @@ static struct sl_handle *start(sl_call *c, const char *fn, const void *body, siz
     if (c->cancelled)
         h->cancelled = true; /* nothing to start: the caller is already cancelled */
     else
-        sl_rt_append_locked(SL_FRAME_CALL, h->id, payload.data, payload.len);
+        sl_rt_append_locked(map ? SL_FRAME_CALL_MAP : SL_FRAME_CALL, h->id, payload.data, payload.len);
     if (flush)
         sl_rt_unlock_flush();
     else
@@ -235,14 +266,14 @@ void sl_handles_adopt(struct sl_handle *h)
     sl_rt_unlock();
 }
 
-struct sl_handle *sl_handles_start(sl_call *c, const char *fn, const void *body, size_t len, bool discard_outputs)
+struct sl_handle *sl_handles_start_batch(struct sl_handle *map, const char *fn, const void *body, size_t len)
 {
-    return start(c, fn, body, len, discard_outputs, false);
+    return start(map->owner, fn, body, len, map, false);
 }
 
 sl_handle *sl_spawn(sl_call *c, const char *fn, const void *arg, size_t len)
 {
-    return start(c, fn, arg, len, false, true); /* the caller waits next: write now */
+    return start(c, fn, arg, len, NULL, true); /* the caller waits next: write now */
 }
 
 /* Waits (lock held) until the handle has an output or has ended. */
@@ -321,17 +352,23 @@ const char *sl_handle_error(const sl_handle *h)
     return h && h->failed ? (h->error ? h->error : "the call failed") : NULL;
 }
 
+void sl_handles_close_locked(struct sl_handle *h)
+{
+    if (!h->map && !h->done && !h->cancelled)
+        sl_rt_append_locked(SL_FRAME_CALL_CANCEL, h->id, NULL, 0);
+    unlink_locked(h);
+    sl_handles_free(h);
+}
+
 void sl_close(sl_handle *h)
 {
     if (!h)
         return;
     if (h->map)
-        sl_map_close(h); /* closes the inputs still in flight */
-    sl_cancel(h);
+        sl_map_close(h); /* closes the batches still in flight */
     sl_rt_lock();
-    unlink_locked(h);
+    sl_handles_close_locked(h);
     sl_rt_unlock();
-    sl_handles_free(h);
 }
 
 int sl_remote(sl_call *c, const char *fn, const void *arg, size_t len, const void **out, size_t *out_len)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "container/container.h"
+#include "proto/batch.h"
 #include "proto/frame.h"
 #include "proto/limits.h"
 
@@ -26,6 +27,10 @@ typedef struct sl_container {
     pthread_mutex_t out_mu;
     sl_buf out;                /* frames waiting to be written */
     sl_buf spare;              /* an empty buffer with capacity, for direct writes */
+    /* The last frame in `out`, when it is a map batch's results: the next
+     * result of that batch joins it (NULL after any other append). */
+    const struct sl_call *tail_call;
+    size_t tail_off;
     bool writing;              /* a thread is writing (the writer or a direct one) */
     pthread_cond_t writer_cv;  /* out became non-empty */
     pthread_cond_t drained_cv; /* out is empty and nobody writes */
@@ -43,6 +48,9 @@ typedef struct sl_container {
 
 static sl_container g_ct;
 
+/* Results of one batch share a frame up to about this size. */
+#define MAX_JOINED_FRAME (64u * 1024u)
+
 static _Noreturn void die(const char *what, int err)
 {
     fprintf(stderr, "sluice: container %d (%s): %s: %s\n", (int)getpid(), g_ct.def ? g_ct.def->name : "?", what,
@@ -57,6 +65,7 @@ static _Noreturn void die(const char *what, int err)
  * than losing data. */
 static void append_locked(uint8_t type, uint32_t call_id, const void *p, size_t len)
 {
+    g_ct.tail_call = NULL;
     int r = sl_frame_append(&g_ct.out, type, call_id, p, len);
     if (r)
         die("queueing output", -r);
@@ -143,6 +152,7 @@ static void *writer_main(void *arg)
         g_ct.writer_waiting = false;
         g_ct.writing = true;
         sl_buf_swap(&g_ct.out, &w);
+        g_ct.tail_call = NULL;
         pthread_mutex_unlock(&g_ct.out_mu);
         write_or_exit(&w);
         w.len = 0;
@@ -167,6 +177,7 @@ static void flush_now_locked(void)
     sl_buf w = g_ct.spare;
     g_ct.spare = (sl_buf){0};
     sl_buf_swap(&g_ct.out, &w);
+    g_ct.tail_call = NULL;
     pthread_mutex_unlock(&g_ct.out_mu);
     write_or_exit(&w);
     w.len = 0;
@@ -200,6 +211,40 @@ static _Noreturn void exit_when_drained(void)
     }
     pthread_mutex_unlock(&g_ct.out_mu);
     exit_container(0);
+}
+
+/* Sends one result of a map batch as a record (proto/batch.h). It joins
+ * the batch's previous record when that still waits to be written, so
+ * results that pile up while the writer is busy go as one frame, and a
+ * result never waits for the next. Waits for credit like a yield.
+ * 0, or SL_ECANCELED. */
+static int emit_result(struct sl_call *c, uint32_t pos, bool failed, uint32_t ns, const void *data, size_t len)
+{
+    uint8_t head[SL_RESULT_HEAD_SIZE];
+    sl_result_head(head, pos, failed, ns, (uint32_t)len);
+    size_t size = sizeof head + len;
+    pthread_mutex_lock(&g_ct.out_mu);
+    while (!c->cancelled && c->unacked > 0 && c->unacked + size > SL_STREAM_WINDOW)
+        pthread_cond_wait(&c->cv, &g_ct.out_mu);
+    if (c->cancelled) {
+        pthread_mutex_unlock(&g_ct.out_mu);
+        return SL_ECANCELED;
+    }
+    c->unacked += size;
+    bool join = g_ct.tail_call == c && g_ct.out.len - g_ct.tail_off < MAX_JOINED_FRAME;
+    if (!join) {
+        size_t off = g_ct.out.len;
+        append_locked(SL_FRAME_OUTPUT, c->id, NULL, 0);
+        g_ct.tail_call = c;
+        g_ct.tail_off = off;
+    }
+    int r = sl_frame_extend(&g_ct.out, g_ct.tail_off, head, sizeof head);
+    if (!r && len)
+        r = sl_frame_extend(&g_ct.out, g_ct.tail_off, data, len);
+    if (r)
+        die("queueing a result", -r);
+    out_unlock_and_wake();
+    return 0;
 }
 
 /* ---- calls ---- */
@@ -264,6 +309,85 @@ static void finish_call(struct sl_call *c, int rc)
         exit_when_drained();
 }
 
+/* Clears what one input of a batch left, for the next: its result, its
+ * kept strings and decoded arguments, and the calls it left open. */
+static void reset_input(struct sl_call *c)
+{
+    free(c->ret);
+    c->ret = NULL;
+    c->ret_len = 0;
+    c->has_ret = false;
+    free(c->fail_msg);
+    c->fail_msg = NULL;
+    for (size_t i = 0; i < c->nallocs; i++)
+        free(c->allocs[i]);
+    c->nallocs = 0;
+    sl_args_free(c);
+    c->args = NULL;
+    while (c->handles)
+        sl_close(c->handles);
+}
+
+/* The result of one input, as a record: its return value or why it failed. */
+static int emit_input_result(struct sl_call *c, uint32_t pos, int rc, uint64_t ns)
+{
+    uint32_t ns32 = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+    if (rc >= 0)
+        return emit_result(c, pos, false, ns32, c->ret, c->has_ret ? c->ret_len : 0);
+    char fallback[256];
+    const char *msg = c->fail_msg;
+    if (!msg) {
+        snprintf(fallback, sizeof fallback, "%s returned %d (%s)", g_ct.def->name, rc, sl_strerror(rc));
+        msg = fallback;
+    }
+    return emit_result(c, pos, true, ns32, msg, strlen(msg));
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Runs each input of a map batch in turn, on this one thread, sending
+ * each result as it is ready. An input sees its own bytes as the call's
+ * argument (NUL-terminated, as a request body is). Ends early, with 0,
+ * once the batch is cancelled: nobody wants the rest. */
+static int run_batch(struct sl_call *c)
+{
+    const char *batch = c->req->body;
+    uint32_t batch_len = c->req->body_len;
+    sl_reader r = sl_reader_init(batch, batch_len);
+    sl_buf arg = {0};
+    const uint8_t *p;
+    uint32_t len;
+    uint64_t t = now_ns();
+    int rc = 0;
+    for (uint32_t pos = 0; sl_batch_next(&r, &p, &len) == 1; pos++) {
+        arg.len = 0;
+        if (sl_buf_reserve(&arg, (size_t)len + 1)) {
+            rc = sl_fail(c, "container out of memory");
+            break;
+        }
+        sl_buf_append(&arg, p, len); /* space reserved */
+        arg.data[len] = '\0';
+        c->req->body = (const char *)arg.data;
+        c->req->body_len = len;
+        int in_rc = g_ct.def->fn(c);
+        uint64_t end = now_ns();
+        int sent = emit_input_result(c, pos, in_rc, end - t);
+        t = end;
+        reset_input(c);
+        if (sent < 0)
+            break;
+    }
+    c->req->body = batch;
+    c->req->body_len = batch_len;
+    sl_buf_free(&arg);
+    return rc;
+}
+
 static void *worker_main(void *arg)
 {
     (void)arg;
@@ -280,7 +404,7 @@ static void *worker_main(void *arg)
             g_ct.queue_tail = NULL;
         g_ct.nqueued--;
         pthread_mutex_unlock(&g_ct.mu);
-        finish_call(c, g_ct.def->fn(c));
+        finish_call(c, c->is_batch ? run_batch(c) : g_ct.def->fn(c));
     }
     return NULL;
 }
@@ -319,6 +443,14 @@ static struct sl_call *new_call(uint32_t id, const uint8_t *p, size_t len, const
     pthread_condattr_destroy(&ca);
     c->id = id;
     c->status = 200;
+    if (strcmp(c->req->method, "MAP") == 0) {
+        c->is_batch = true;
+        if (sl_batch_count(c->req->body, c->req->body_len) < 0) {
+            *why = "malformed map batch";
+            free_call(c);
+            return NULL;
+        }
+    }
     return c;
 }
 
@@ -552,6 +684,8 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd)
 
 int sl_rt_yield(struct sl_call *c, const void *data, size_t len)
 {
+    if (c->is_batch) /* a map's inputs give return values; yields go nowhere */
+        return sl_rt_cancelled(c) ? SL_ECANCELED : 0;
     pthread_mutex_lock(&g_ct.out_mu);
     while (!c->cancelled && c->unacked > 0 && c->unacked + len > SL_STREAM_WINDOW)
         pthread_cond_wait(&c->cv, &g_ct.out_mu);

@@ -41,6 +41,19 @@ int sl_frame_append(sl_buf *out, uint8_t type, uint32_t call_id, const void *pay
     return sl_buf_append(out, payload, len); /* space already reserved */
 }
 
+int sl_frame_extend(sl_buf *out, size_t frame_off, const void *p, size_t len)
+{
+    uint8_t *h = out->data + frame_off;
+    size_t cur = get_u32(h);
+    if (cur + len > SL_FRAME_MAX_PAYLOAD)
+        return -EMSGSIZE;
+    int r = sl_buf_append(out, p, len);
+    if (r)
+        return r;
+    put_u32(out->data + frame_off, (uint32_t)(cur + len)); /* data may have moved */
+    return 0;
+}
+
 long sl_frame_parse(const uint8_t *data, size_t avail, sl_frame *f)
 {
     if (avail < SL_FRAME_HEADER_SIZE)

@@ -39,6 +39,7 @@ typedef enum sl_frame_type {
     SL_FRAME_CALL_CREDIT = 16, /* u32 bytes of the handle's outputs consumed */
     SL_FRAME_CALL_CANCEL = 17, /* the caller gave up on the handle */
     SL_FRAME_CALL_PIPE = 18,   /* send the handle's outputs as the caller's own */
+    SL_FRAME_CALL_MAP = 19,    /* as CALL, for a batch of a map's inputs (batch.h) */
     /* server -> container */
     SL_FRAME_INPUT = 20,    /* a new call (sl_request codec) */
     SL_FRAME_CANCEL = 21,   /* stop the call: the client is gone */
@@ -63,6 +64,11 @@ int sl_frame_append(sl_buf *out, uint8_t type, uint32_t call_id, const void *pay
 /* Appends a frame header whose payload the caller appends next (exactly
  * `len` bytes). Lets encoders write payloads in place. */
 int sl_frame_append_header(sl_buf *out, uint8_t type, uint32_t call_id, size_t len);
+
+/* Appends `len` more payload bytes to the frame at `frame_off`, which must
+ * be the last frame in `out`: how results that pile up share one frame.
+ * 0, or -ENOMEM / -EMSGSIZE (the frame is unchanged). */
+int sl_frame_extend(sl_buf *out, size_t frame_off, const void *p, size_t len);
 
 /*
  * Parses the frame at the start of data[0..avail). Returns the bytes it

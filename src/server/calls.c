@@ -46,7 +46,7 @@ static void reply_error(sl_container *ct, uint32_t handle, const char *fmt, cons
     sl_pool_send(ct, SL_FRAME_CALL_ERROR, handle, msg, strlen(msg));
 }
 
-static int start_call(sl_container *ct, uint32_t handle, const uint8_t *p, size_t len)
+static int start_call(sl_container *ct, uint32_t handle, bool batch, const uint8_t *p, size_t len)
 {
     sl_callreq *req;
     int r = sl_callreq_decode(p, len, &req);
@@ -73,6 +73,7 @@ static int start_call(sl_container *ct, uint32_t handle, const uint8_t *p, size_
     }
     free(req);
     s->is_call = true;
+    s->is_batch = batch;
     s->caller = ct;
     s->handle = handle;
     sl_list_push(&ct->handles, &s->caller_link);
@@ -85,8 +86,8 @@ static int start_call(sl_container *ct, uint32_t handle, const uint8_t *p, size_
 
 int sl_calls_on_caller_frame(sl_container *ct, uint8_t type, uint32_t handle, const uint8_t *p, size_t len)
 {
-    if (type == SL_FRAME_CALL)
-        return start_call(ct, handle, p, len);
+    if (type == SL_FRAME_CALL || type == SL_FRAME_CALL_MAP)
+        return start_call(ct, handle, type == SL_FRAME_CALL_MAP, p, len);
     sl_stream *s = find_handle(ct, handle);
     if (!s)
         return 0; /* it ended while this frame was on its way */
@@ -168,7 +169,9 @@ int sl_calls_encode_input(sl_stream *s, sl_buf *out)
     size_t n = strlen(s->fn->info.name);
     char path[256];
     snprintf(path, sizeof path, "/%s", s->fn->info.name);
-    int r = sl_request_begin(out, (sl_strv){"CALL", 4}, (sl_strv){path, n + 1 < sizeof path ? n + 1 : sizeof path - 1},
+    /* The method tells the container how to run it: one input, or a batch. */
+    sl_strv method = s->is_batch ? (sl_strv){"MAP", 3} : (sl_strv){"CALL", 4};
+    int r = sl_request_begin(out, method, (sl_strv){path, n + 1 < sizeof path ? n + 1 : sizeof path - 1},
                              (sl_strv){"", 0}, 0);
     if (!r)
         r = sl_request_end(out, (sl_strv){(const char *)s->arg.data, s->arg.len});

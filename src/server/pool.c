@@ -566,6 +566,7 @@ static int on_frame(sl_container *ct, const sl_frame *f)
     case SL_FRAME_ERROR:
         return on_call_frame(ct, f);
     case SL_FRAME_CALL:
+    case SL_FRAME_CALL_MAP:
     case SL_FRAME_CALL_CREDIT:
     case SL_FRAME_CALL_CANCEL:
     case SL_FRAME_CALL_PIPE:

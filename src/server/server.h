@@ -201,6 +201,7 @@ struct sl_stream {
     /* A call made by another function (calls.c): its output goes back to
      * the caller's container instead of to an HTTP client. */
     bool is_call;
+    bool is_batch;           /* a batch of a map's inputs (CALL_MAP) */
     sl_container *caller;    /* NULL once the caller let go of it */
     uint32_t handle;         /* the caller's id for it */
     sl_list caller_link;     /* in caller->handles */
