@@ -52,8 +52,10 @@ int sl_zygote_main(const char *app_path, int ctl_fd);
 /* ---- runtime.c: one container ---- */
 
 /* Serves function `fn_index` on socket `fd` until the server goes away.
- * Never returns. */
-_Noreturn void sl_container_main(unsigned fn_index, int fd);
+ * `crash_note` (may be NULL) is two words shared with the zygote, where a
+ * fatal signal leaves the id of the call whose thread raised it and, in a
+ * map batch, 1 + the input it was running. Never returns. */
+_Noreturn void sl_container_main(unsigned fn_index, int fd, volatile uint32_t *crash_note);
 
 /* One input in flight. `cancelled`, `unacked` and `head_sent` are under the
  * container's output lock (runtime.c); the rest belongs to the call's

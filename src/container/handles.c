@@ -192,7 +192,12 @@ void sl_handles_on_frame(uint8_t type, uint32_t id, const uint8_t *p, size_t len
             push_item_locked(h, it);
         }
     } else {
-        finish_locked(h, type == SL_FRAME_CALL_ERROR, (const char *)p, len);
+        const char *why = (const char *)p;
+        size_t why_len = len;
+        uint32_t input;
+        if (type == SL_FRAME_CALL_CRASHED && sl_crashed_decode(p, len, &input, &why, &why_len))
+            why = "the callee crashed", why_len = strlen(why);
+        finish_locked(h, type != SL_FRAME_CALL_RETURN, why, why_len);
     }
     wake_later_locked(h->owner);
     sl_rt_unlock();
@@ -397,6 +402,46 @@ int sl_remote(sl_call *c, const char *fn, const void *arg, size_t len, const voi
     return r;
 }
 
+/* For an HTTP client, outputs that are ready together are yielded
+ * together, up to this much: it gets the same bytes at the same moment,
+ * in fewer frames. (A caller, or the call API, sees each output apart.) */
+#define RELAY_CHUNK (64u * 1024u)
+
+/* Yields each output of h as it arrives (sl_respond). Returns sl_next's
+ * last result; *yielded says whether anything went out. */
+static int relay_outputs(sl_call *c, sl_handle *h, bool *yielded)
+{
+    bool join = strcmp(c->req->method, "CALL") != 0; /* an HTTP request's byte stream */
+    sl_buf pending = {0};
+    const void *d;
+    size_t n;
+    int r;
+    for (;;) {
+        r = sl_next(h, &d, &n, pending.len ? 0 : SL_FOREVER);
+        if (r == 1 && join && pending.len + n <= RELAY_CHUNK && !sl_buf_append(&pending, d, n))
+            continue;
+        if (pending.len) {
+            if (sl_yield(c, pending.data, pending.len) < 0) {
+                r = SL_ECANCELED; /* our client left: sl_close cancels the callee */
+                break;
+            }
+            *yielded = true;
+            pending.len = 0;
+        }
+        if (r == SL_ETIMEDOUT)
+            continue; /* nothing more ready: what was is out */
+        if (r != 1)
+            break;
+        if (sl_yield(c, d, n) < 0) {
+            r = SL_ECANCELED;
+            break;
+        }
+        *yielded = true;
+    }
+    sl_buf_free(&pending);
+    return r;
+}
+
 int sl_respond(sl_call *c, sl_handle *h)
 {
     if (!h)
@@ -409,15 +454,8 @@ int sl_respond(sl_call *c, sl_handle *h)
     if (!h->map && !h->done && !h->cancelled && !h->head && !h->taken)
         sl_rt_append_locked(SL_FRAME_CALL_PIPE, h->id, NULL, 0);
     sl_rt_unlock();
-    const void *d;
-    size_t n;
     bool yielded = false;
-    int r;
-    while ((r = sl_next(h, &d, &n, SL_FOREVER)) == 1) {
-        if (sl_yield(c, d, n) < 0)
-            break; /* our client left: sl_close cancels the callee */
-        yielded = true;
-    }
+    int r = relay_outputs(c, h, &yielded);
     if (r == 0 && h->ret_len)
         r = yielded ? sl_yield(c, h->ret, h->ret_len) : sl_return(c, h->ret, h->ret_len);
     else if (r == SL_EFAILED)

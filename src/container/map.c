@@ -40,6 +40,7 @@
 #define MAX_BATCH 1024            /* inputs per batch */
 #define BATCH_TARGET_NS 500000.0  /* work per batch once input times are known */
 #define MAX_BATCH_TRIES 2         /* batch failures before inputs go alone */
+#define MAX_LOSSES 8              /* runs lost to other inputs' crashes */
 
 enum { INPUTS_RANGE = 1, INPUTS_ITEMS, INPUTS_SOURCE, INPUTS_HANDLE };
 enum { SLOT_EMPTY, SLOT_OK, SLOT_FAILED };
@@ -56,6 +57,7 @@ typedef struct retry {
     struct retry *next;
     size_t index;
     int tries;     /* batch failures so far */
+    int losses;    /* runs lost to another input's crash */
     bool alone;    /* goes in a batch of its own */
     uint32_t len;
     unsigned char data[];
@@ -65,7 +67,7 @@ typedef struct retry {
 struct sl_batch {
     struct sl_handle *h;  /* the call running it */
     uint32_t n, ngot;
-    int tries;
+    int tries, losses;
     size_t *index;        /* owned: input index by position */
     uint32_t *off;        /* owned: each input's offset in payload */
     uint8_t *got;         /* owned: which results came */
@@ -280,8 +282,9 @@ static int pull_input(struct sl_map *m, bool may_block, const void **p, size_t *
     return 0;
 }
 
-/* Room for another input: in flight plus held results under the span,
- * keeping the slot sl_next handed out last. */
+/* Room for another new input: in flight plus held results under the
+ * span, keeping the slot sl_next handed out last. (Inputs to run again
+ * already have their room.) */
 static bool has_room(const struct sl_map *m)
 {
     if (m->nbatches >= m->opts.window)
@@ -334,6 +337,8 @@ static int take_retries(struct sl_map *m, struct sl_batch *b, size_t cap)
             return e;
         if (r->tries > b->tries)
             b->tries = r->tries;
+        if (r->losses > b->losses)
+            b->losses = r->losses;
         m->retry_head = r->next;
         if (!m->retry_head)
             m->retry_tail = &m->retry_head;
@@ -396,6 +401,14 @@ static int start_batch(struct sl_handle *h, bool may_block)
     return 1;
 }
 
+/* A batch may start: of inputs to run again, or of new ones. */
+static bool wants_batch(const struct sl_map *m)
+{
+    if (m->retry_head)
+        return m->nbatches < m->opts.window;
+    return !m->inputs_done && !m->source_dry && has_room(m);
+}
+
 /* Nothing is running or waiting to be handed out: only then may a
  * handle source block the map for its next output. */
 static bool idle(const struct sl_map *m)
@@ -409,7 +422,7 @@ static int fill(struct sl_handle *h)
 {
     struct sl_map *m = h->map;
     int r;
-    while (has_room(m) && (m->retry_head || (!m->inputs_done && !m->source_dry)))
+    while (wants_batch(m))
         if ((r = start_batch(h, idle(m))) <= 0)
             return r;
     return 0;
@@ -471,7 +484,10 @@ static int on_results(struct sl_map *m, struct sl_batch *b, const uint8_t *p, si
     return k;
 }
 
-static int queue_retry(struct sl_map *m, struct sl_batch *b, uint32_t pos, bool alone)
+/* Queues input `pos` of failed batch b to run again: `blamed` when b's
+ * failure may be its fault (it goes alone, and counts a try), else as a
+ * bystander of another input's crash. */
+static int queue_retry(struct sl_map *m, struct sl_batch *b, uint32_t pos, bool alone, bool blamed)
 {
     uint32_t end = pos + 1 < b->n ? b->off[pos + 1] : (uint32_t)b->payload.len;
     uint32_t len = end - b->off[pos] - 4; /* minus the length prefix */
@@ -480,7 +496,8 @@ static int queue_retry(struct sl_map *m, struct sl_batch *b, uint32_t pos, bool 
         return SL_ENOMEM;
     r->next = NULL;
     r->index = b->index[pos];
-    r->tries = b->tries + 1;
+    r->tries = b->tries + blamed;
+    r->losses = b->losses + !blamed;
     r->alone = alone || r->tries >= MAX_BATCH_TRIES;
     r->len = len;
     memcpy(r->data, b->payload.data + b->off[pos] + 4, len);
@@ -490,17 +507,29 @@ static int queue_retry(struct sl_map *m, struct sl_batch *b, uint32_t pos, bool 
     return 0;
 }
 
-/* The batch call failed as a whole (`why`): a lone input fails with it;
- * otherwise the unfinished inputs go again, the first one alone. */
-static int on_batch_failed(struct sl_map *m, struct sl_batch *b, const char *why, size_t len)
+/* The batch call failed as a whole (`why`). If input `culprit` crashed
+ * it, that input fails and the others go again. If it was lost to another
+ * input's crash (`culprit` NONE), they all go again. Otherwise (BLAME_FIRST)
+ * the first unfinished input, which was running, is to blame: alone in its
+ * batch it fails with `why`; else it goes again alone, and the rest too. */
+#define NONE UINT32_MAX
+#define BLAME_FIRST (UINT32_MAX - 1)
+static int on_batch_failed(struct sl_map *m, struct sl_batch *b, uint32_t culprit, const char *why, size_t len)
 {
-    bool first = true;
+    bool first = true, lost = culprit == NONE;
     for (uint32_t pos = 0; pos < b->n; pos++) {
         if (b->got[pos])
             continue;
         b->got[pos] = 1;
         b->ngot++;
-        int r = b->n == 1 ? keep_result(m, b->index[pos], true, why, len) : (m->inflight--, queue_retry(m, b, pos, first));
+        bool blamed = culprit == BLAME_FIRST ? first : pos == culprit;
+        int r;
+        if ((blamed && (b->n == 1 || culprit != BLAME_FIRST)) || (lost && b->losses >= MAX_LOSSES)) {
+            r = keep_result(m, b->index[pos], true, why, len);
+        } else {
+            m->inflight--;
+            r = queue_retry(m, b, pos, blamed, blamed);
+        }
         if (r)
             return r;
         first = false;
@@ -523,6 +552,18 @@ static int on_batch_returned(struct sl_map *m, struct sl_batch *b)
     return 0;
 }
 
+/* A batch call's failure frame: whom it blames, and why. */
+static int on_batch_ended(struct sl_map *m, struct sl_batch *b, const sl_item *it)
+{
+    const char *why = (const char *)it->data;
+    size_t len = it->len;
+    uint32_t culprit = it->type == SL_FRAME_CALL_LOST ? NONE : BLAME_FIRST;
+    if (it->type == SL_FRAME_CALL_CRASHED && (sl_crashed_decode(it->data, it->len, &culprit, &why, &len) ||
+                                              culprit >= b->n || b->got[culprit]))
+        return -EBADMSG;
+    return on_batch_failed(m, b, culprit, why, len);
+}
+
 /* Reads every frame the batches sent since the last look (lock held). */
 static int take_frames_locked(struct sl_handle *h)
 {
@@ -538,8 +579,7 @@ static int take_frames_locked(struct sl_handle *h)
             r = on_results(m, b, it->data, it->len);
             sl_handles_credit_locked(b->h, it->len);
         } else {
-            r = it->type == SL_FRAME_CALL_RETURN ? on_batch_returned(m, b)
-                                                 : on_batch_failed(m, b, (const char *)it->data, it->len);
+            r = it->type == SL_FRAME_CALL_RETURN ? on_batch_returned(m, b) : on_batch_ended(m, b, it);
             unlink_batch(m, b);
             sl_handles_close_locked(b->h);
             free_batch(b);
@@ -688,8 +728,7 @@ int sl_map_next(struct sl_handle *h, const void **data, size_t *len, double time
             sl_rt_unlock();
             return SL_ECANCELED;
         }
-        bool more = has_room(m) && (m->retry_head || (!m->inputs_done && !m->source_dry));
-        if (!more && !h->head &&
+        if (!wants_batch(m) && !h->head &&
             sl_rt_wait_locked(h->owner, timeout >= 0 ? &deadline : NULL) == SL_ETIMEDOUT && !h->head) {
             sl_rt_unlock();
             return SL_ETIMEDOUT;

@@ -31,6 +31,10 @@ typedef struct sl_container {
      * result of that batch joins it (NULL after any other append). */
     const struct sl_call *tail_call;
     size_t tail_off;
+    /* When everything in `out` is results of quick map inputs, it may wait
+     * for the writer until this time (CLOCK_MONOTONIC ns; 0: send now):
+     * a timer wake-up per LAZY_NS instead of one per result. */
+    uint64_t lazy_until;
     bool writing;              /* a thread is writing (the writer or a direct one) */
     pthread_cond_t writer_cv;  /* out became non-empty */
     pthread_cond_t drained_cv; /* out is empty and nobody writes */
@@ -50,12 +54,52 @@ static sl_container g_ct;
 
 /* Results of one batch share a frame up to about this size. */
 #define MAX_JOINED_FRAME (64u * 1024u)
+/* How long the result of a quick map input may wait to go out with the
+ * next ones, and what counts as quick. */
+#define LAZY_NS 100000u
+#define QUICK_INPUT_NS 20000u
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
 
 static _Noreturn void die(const char *what, int err)
 {
     fprintf(stderr, "sluice: container %d (%s): %s: %s\n", (int)getpid(), g_ct.def ? g_ct.def->name : "?", what,
             strerror(err));
     _exit(1);
+}
+
+/* Crash attribution: the call this thread runs, and where a fatal signal
+ * writes it for the zygote (see sl_container_main). */
+static __thread uint32_t tl_call_id, tl_batch_input; /* 1 + position; 0: none */
+static volatile uint32_t *g_crash_note;
+
+static void on_fatal_signal(int sig)
+{
+    if (g_crash_note && tl_call_id) {
+        g_crash_note[1] = tl_batch_input;
+        g_crash_note[0] = tl_call_id;
+    }
+    raise(sig); /* the handler was reset: this kills with the same signal */
+}
+
+/* So that a crash names the input that caused it, and its bystanders in
+ * this container can be run again elsewhere. */
+static void catch_fatal_signals(void)
+{
+    static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fatal_signal;
+    sa.sa_flags = (int)(SA_RESETHAND | SA_NODEFER);
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        if (sigaction(sigs[i], &sa, NULL) < 0)
+            die("installing a crash handler", errno);
 }
 
 /* ---- output ---- */
@@ -66,6 +110,7 @@ static _Noreturn void die(const char *what, int err)
 static void append_locked(uint8_t type, uint32_t call_id, const void *p, size_t len)
 {
     g_ct.tail_call = NULL;
+    g_ct.lazy_until = 0; /* this frame goes now, and what is before it */
     int r = sl_frame_append(&g_ct.out, type, call_id, p, len);
     if (r)
         die("queueing output", -r);
@@ -89,7 +134,7 @@ static void append_head_locked(struct sl_call *c)
  * after the unlock, so the writer does not wake into a held lock. */
 static void out_unlock_and_wake(void)
 {
-    bool wake = g_ct.writer_waiting && g_ct.out.len > 0 && !g_ct.writing;
+    bool wake = g_ct.writer_waiting && g_ct.out.len > 0 && !g_ct.writing && !g_ct.lazy_until;
     if (wake)
         g_ct.writer_waiting = false;
     pthread_mutex_unlock(&g_ct.out_mu);
@@ -145,11 +190,17 @@ static void *writer_main(void *arg)
     sl_buf w = {0};
     pthread_mutex_lock(&g_ct.out_mu);
     for (;;) {
-        while (g_ct.out.len == 0 || g_ct.writing) {
+        while (g_ct.out.len == 0 || g_ct.writing || g_ct.lazy_until > now_ns()) {
             g_ct.writer_waiting = true;
-            pthread_cond_wait(&g_ct.writer_cv, &g_ct.out_mu);
+            if (g_ct.out.len > 0 && !g_ct.writing && g_ct.lazy_until) {
+                struct timespec at = {(time_t)(g_ct.lazy_until / 1000000000u), (long)(g_ct.lazy_until % 1000000000u)};
+                pthread_cond_timedwait(&g_ct.writer_cv, &g_ct.out_mu, &at);
+            } else {
+                pthread_cond_wait(&g_ct.writer_cv, &g_ct.out_mu);
+            }
         }
         g_ct.writer_waiting = false;
+        g_ct.lazy_until = 0;
         g_ct.writing = true;
         sl_buf_swap(&g_ct.out, &w);
         g_ct.tail_call = NULL;
@@ -204,6 +255,7 @@ static _Noreturn void exit_container(int code)
 static _Noreturn void exit_when_drained(void)
 {
     pthread_mutex_lock(&g_ct.out_mu);
+    g_ct.lazy_until = 0;
     while (g_ct.out.len > 0 || g_ct.writing) {
         if (g_ct.writer_waiting && !g_ct.writing)
             pthread_cond_signal(&g_ct.writer_cv);
@@ -215,11 +267,13 @@ static _Noreturn void exit_when_drained(void)
 
 /* Sends one result of a map batch as a record (proto/batch.h). It joins
  * the batch's previous record when that still waits to be written, so
- * results that pile up while the writer is busy go as one frame, and a
- * result never waits for the next. Waits for credit like a yield.
+ * results that pile up go as one frame. The result of a quick input may
+ * wait up to LAZY_NS for the next ones (when all that waits is such
+ * results); any other goes at once. Waits for credit like a yield.
  * 0, or SL_ECANCELED. */
 static int emit_result(struct sl_call *c, uint32_t pos, bool failed, uint32_t ns, const void *data, size_t len)
 {
+    bool quick = ns < QUICK_INPUT_NS;
     uint8_t head[SL_RESULT_HEAD_SIZE];
     sl_result_head(head, pos, failed, ns, (uint32_t)len);
     size_t size = sizeof head + len;
@@ -231,10 +285,12 @@ static int emit_result(struct sl_call *c, uint32_t pos, bool failed, uint32_t ns
         return SL_ECANCELED;
     }
     c->unacked += size;
+    bool all_lazy = g_ct.out.len == 0 || g_ct.lazy_until;
+    uint64_t lazy_until = g_ct.lazy_until;
     bool join = g_ct.tail_call == c && g_ct.out.len - g_ct.tail_off < MAX_JOINED_FRAME;
     if (!join) {
         size_t off = g_ct.out.len;
-        append_locked(SL_FRAME_OUTPUT, c->id, NULL, 0);
+        append_locked(SL_FRAME_OUTPUT, c->id, NULL, 0); /* clears lazy_until */
         g_ct.tail_call = c;
         g_ct.tail_off = off;
     }
@@ -243,6 +299,16 @@ static int emit_result(struct sl_call *c, uint32_t pos, bool failed, uint32_t ns
         r = sl_frame_extend(&g_ct.out, g_ct.tail_off, data, len);
     if (r)
         die("queueing a result", -r);
+    if (quick && all_lazy) {
+        bool start_timer = !lazy_until; /* else it rides on the wait already set */
+        g_ct.lazy_until = lazy_until ? lazy_until : now_ns() + LAZY_NS;
+        bool wake = start_timer && g_ct.writer_waiting && !g_ct.writing; /* to start its timer */
+        pthread_mutex_unlock(&g_ct.out_mu);
+        if (wake)
+            pthread_cond_signal(&g_ct.writer_cv);
+        return 0;
+    }
+    g_ct.lazy_until = 0;
     out_unlock_and_wake();
     return 0;
 }
@@ -343,13 +409,6 @@ static int emit_input_result(struct sl_call *c, uint32_t pos, int rc, uint64_t n
     return emit_result(c, pos, true, ns32, msg, strlen(msg));
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 /* Runs each input of a map batch in turn, on this one thread, sending
  * each result as it is ready. An input sees its own bytes as the call's
  * argument (NUL-terminated, as a request body is). Ends early, with 0,
@@ -374,7 +433,9 @@ static int run_batch(struct sl_call *c)
         arg.data[len] = '\0';
         c->req->body = (const char *)arg.data;
         c->req->body_len = len;
+        tl_batch_input = pos + 1;
         int in_rc = g_ct.def->fn(c);
+        tl_batch_input = 0;
         uint64_t end = now_ns();
         int sent = emit_input_result(c, pos, in_rc, end - t);
         t = end;
@@ -404,7 +465,10 @@ static void *worker_main(void *arg)
             g_ct.queue_tail = NULL;
         g_ct.nqueued--;
         pthread_mutex_unlock(&g_ct.mu);
-        finish_call(c, c->is_batch ? run_batch(c) : g_ct.def->fn(c));
+        tl_call_id = c->id;
+        int rc = c->is_batch ? run_batch(c) : g_ct.def->fn(c);
+        tl_call_id = 0;
+        finish_call(c, rc);
     }
     return NULL;
 }
@@ -607,6 +671,8 @@ static void handle_frame(const sl_frame *f)
     case SL_FRAME_CALL_OUTPUT:
     case SL_FRAME_CALL_RETURN:
     case SL_FRAME_CALL_ERROR:
+    case SL_FRAME_CALL_LOST:
+    case SL_FRAME_CALL_CRASHED:
         sl_handles_on_frame(f->type, f->call_id, f->payload, f->len);
         break;
     default:
@@ -614,10 +680,12 @@ static void handle_frame(const sl_frame *f)
     }
 }
 
-_Noreturn void sl_container_main(unsigned fn_index, int fd)
+_Noreturn void sl_container_main(unsigned fn_index, int fd, volatile uint32_t *crash_note)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
+    g_crash_note = crash_note;
+    catch_fatal_signals();
     g_ct.fd = fd;
     g_ct.def = sl_registry_get(fn_index);
     sl_fninfo info;
@@ -628,7 +696,11 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd)
         die("allocating the call table", ENOMEM);
     pthread_mutex_init(&g_ct.mu, NULL);
     pthread_mutex_init(&g_ct.out_mu, NULL);
-    pthread_cond_init(&g_ct.writer_cv, NULL);
+    pthread_condattr_t ca; /* the writer's timed waits use CLOCK_MONOTONIC */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&g_ct.writer_cv, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_cond_init(&g_ct.drained_cv, NULL);
     pthread_cond_init(&g_ct.work_cv, NULL);
     int r = start_thread(writer_main);

@@ -26,7 +26,8 @@ typedef enum sl_frame_type {
     SL_FRAME_FUNCTABLE = 1, /* the app's functions (sl_functable codec) */
     SL_FRAME_SPAWNED = 2,   /* u32 container id, u32 pid; carries the fd */
     SL_FRAME_SPAWN_FAILED = 3, /* u32 container id, i32 -errno */
-    SL_FRAME_EXITED = 4,    /* u32 pid, i32 wait status */
+    SL_FRAME_EXITED = 4,    /* u32 pid, i32 wait status, u32 the call that crashed it
+                               (0: none known), u32 1 + its input in a batch (0: none) */
     /* server -> zygote */
     SL_FRAME_SPAWN = 5,     /* u32 container id, u32 function index, str GPUs */
     /* container -> server */
@@ -48,6 +49,10 @@ typedef enum sl_frame_type {
     SL_FRAME_CALL_OUTPUT = 24, /* call id = handle: one output of the callee */
     SL_FRAME_CALL_RETURN = 25, /* the callee's return value; ends the handle */
     SL_FRAME_CALL_ERROR = 26,  /* why the callee failed; ends the handle */
+    SL_FRAME_CALL_LOST = 27,   /* as CALL_ERROR, but the callee did not fail:
+                                  another input crashed its container */
+    SL_FRAME_CALL_CRASHED = 28, /* u32 input, then as CALL_ERROR: that input of
+                                   the batch crashed its container */
 } sl_frame_type;
 
 typedef struct sl_frame {

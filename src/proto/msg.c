@@ -357,6 +357,39 @@ int sl_credit_decode(const void *p, size_t len, uint32_t *bytes)
 
 /* ---- pairs ---- */
 
+int sl_exited_encode(sl_buf *b, const sl_exit_info *e)
+{
+    int r = sl_pair_encode(b, e->pid, e->status);
+    return r ? r : sl_pair_encode(b, e->crashed_call, e->crashed_input);
+}
+
+int sl_exited_decode(const void *p, size_t len, sl_exit_info *e)
+{
+    sl_reader r = sl_reader_init(p, len);
+    e->pid = sl_read_u32(&r);
+    e->status = sl_read_u32(&r);
+    e->crashed_call = sl_read_u32(&r);
+    e->crashed_input = sl_read_u32(&r);
+    return sl_reader_finish(&r);
+}
+
+int sl_crashed_encode(sl_buf *b, uint32_t input, const char *why, size_t len)
+{
+    int r = sl_write_u32(b, input);
+    return r ? r : sl_buf_append(b, why, len);
+}
+
+int sl_crashed_decode(const void *p, size_t len, uint32_t *input, const char **why, size_t *why_len)
+{
+    sl_reader r = sl_reader_init(p, len);
+    *input = sl_read_u32(&r);
+    if (r.err)
+        return r.err;
+    *why = (const char *)r.p;
+    *why_len = r.left;
+    return 0;
+}
+
 int sl_pair_encode(sl_buf *b, uint32_t a, uint32_t c)
 {
     int r = sl_write_u32(b, a);

@@ -102,7 +102,21 @@ int sl_spawnreq_decode(const void *p, size_t len, uint32_t *container_id, uint32
 void sl_credit_encode(uint8_t out[SL_CREDIT_SIZE], uint32_t bytes);
 int sl_credit_decode(const void *p, size_t len, uint32_t *bytes);
 
-/* Two 32-bit fields: SPAWN, SPAWNED, SPAWN_FAILED, EXITED, CREDIT use them. */
+/* The EXITED payload: a container's pid and wait status, and what crashed
+ * it: the call whose thread did (0 when none is known) and, for a map
+ * batch, 1 + the input it was running (0 when not a batch). */
+typedef struct sl_exit_info {
+    uint32_t pid, status, crashed_call, crashed_input;
+} sl_exit_info;
+int sl_exited_encode(sl_buf *b, const sl_exit_info *e);
+int sl_exited_decode(const void *p, size_t len, sl_exit_info *e);
+
+/* The CALL_CRASHED payload: the input of the batch that crashed, and the
+ * reason (raw UTF-8 to the end; *why points into the payload). */
+int sl_crashed_encode(sl_buf *b, uint32_t input, const char *why, size_t len);
+int sl_crashed_decode(const void *p, size_t len, uint32_t *input, const char **why, size_t *why_len);
+
+/* Two 32-bit fields: SPAWN, SPAWNED, SPAWN_FAILED, CREDIT use them. */
 int sl_pair_encode(sl_buf *b, uint32_t a, uint32_t c);
 int sl_pair_decode(const void *p, size_t len, uint32_t *a, uint32_t *c);
 

@@ -113,12 +113,20 @@ int sl_calls_on_caller_frame(sl_container *ct, uint8_t type, uint32_t handle, co
     return 0;
 }
 
-/* Tells the caller its callee failed: "<function>: <why>". */
+/* Tells the caller its callee failed: "<function>: <why>". CALL_LOST when
+ * the callee was only a bystander of another input's crash; CALL_CRASHED
+ * (with the input first) when one input of a batch crashed it. */
 static void report_failure(sl_stream *s, const char *why, size_t len)
 {
     char msg[1024];
     int n = snprintf(msg, sizeof msg, "%s: %.*s", s->fn->info.name, (int)(len > 900 ? 900 : len), why);
-    sl_pool_send(s->caller, SL_FRAME_CALL_ERROR, s->handle, msg, n < (int)sizeof msg ? (size_t)n : sizeof msg - 1);
+    size_t msg_len = n < (int)sizeof msg ? (size_t)n : sizeof msg - 1;
+    sl_buf crashed = {0};
+    if (s->crashed_input && sl_crashed_encode(&crashed, s->crashed_input - 1, msg, msg_len) == 0)
+        sl_pool_send(s->caller, SL_FRAME_CALL_CRASHED, s->handle, crashed.data, crashed.len);
+    else
+        sl_pool_send(s->caller, s->lost ? SL_FRAME_CALL_LOST : SL_FRAME_CALL_ERROR, s->handle, msg, msg_len);
+    sl_buf_free(&crashed);
 }
 
 /* The callee's call ended: report to the caller, count it, let it go. */

@@ -388,16 +388,23 @@ static void finish_loss(sl_container *ct, bool expected)
     describe_exit(ct, reason, sizeof reason);
     if (!expected || !sl_list_empty(&ct->calls)) {
         fn->containers_lost++;
-        sl_log("%s: %s (%d call%s in flight)", fn->info.name, reason, ct->inflight, ct->inflight == 1 ? "" : "s");
+        sl_log("%s: %s (%d call%s in flight%s)", fn->info.name, reason, ct->inflight, ct->inflight == 1 ? "" : "s",
+               ct->crashed_call ? "; one of them crashed it" : "");
     }
     sl_calls_caller_lost(ct);
+    char bystander[320];
+    snprintf(bystander, sizeof bystander, "%s while running another input", reason);
     while (!sl_list_empty(&ct->calls)) {
         sl_stream *s = sl_container_of(ct->calls.next, sl_stream, link);
         sl_list_remove(&s->link);
+        /* When the crash names its call, the others did nothing wrong. */
+        s->lost = ct->crashed_call && s->call_id != ct->crashed_call;
+        if (ct->crashed_call && s->call_id == ct->crashed_call && s->is_batch)
+            s->crashed_input = ct->crashed_input;
         if (may_retry(s))
-            retry_later(s, reason);
+            retry_later(s, s->lost ? bystander : reason);
         else
-            sl_stream_fail(s, reason);
+            sl_stream_fail(s, s->lost ? bystander : reason);
     }
     ct->inflight = 0;
     sl_list_remove(&ct->link);
@@ -480,13 +487,15 @@ static sl_container *find_container(uint32_t id, int pid)
     return NULL;
 }
 
-void sl_pool_on_exited(int pid, int status)
+void sl_pool_on_exited(const sl_exit_info *e)
 {
-    sl_container *ct = find_container(0, pid);
+    sl_container *ct = find_container(0, (int)e->pid);
     if (!ct)
         return;
     ct->exit_known = true;
-    ct->exit_status = status;
+    ct->exit_status = (int)e->status;
+    ct->crashed_call = e->crashed_call;
+    ct->crashed_input = e->crashed_input;
     if (ct->state == SL_CT_DEAD && ct->reap_timer_inited) {
         uv_timer_stop(&ct->reap_timer);
         finish_loss(ct, false);

@@ -133,6 +133,8 @@ typedef struct sl_container {
     double idle_since;
     bool exit_known;
     int exit_status;
+    uint32_t crashed_call;   /* the call whose thread crashed it, if known */
+    uint32_t crashed_input;  /* 1 + its input, when that call is a map batch */
     const char *kill_reason; /* static string: why the server killed it */
     char gpus[SL_GPU_VISIBLE_MAX]; /* its devices (CUDA_VISIBLE_DEVICES), "" for none */
     bool was_ready;          /* it got as far as READY */
@@ -170,7 +172,7 @@ void sl_pool_sweep(void);
 /* From the zygote link. */
 void sl_pool_on_spawned(uint32_t container_id, int pid, int fd);
 void sl_pool_on_spawn_failed(uint32_t container_id, int err);
-void sl_pool_on_exited(int pid, int status);
+void sl_pool_on_exited(const sl_exit_info *e);
 void sl_pool_on_zygote_lost(void);
 
 /* ---- streams (gateway.c) ---- */
@@ -202,6 +204,8 @@ struct sl_stream {
      * the caller's container instead of to an HTTP client. */
     bool is_call;
     bool is_batch;           /* a batch of a map's inputs (CALL_MAP) */
+    bool lost;               /* its container crashed running another call */
+    uint32_t crashed_input;  /* a batch: 1 + the input that crashed its container */
     sl_container *caller;    /* NULL once the caller let go of it */
     uint32_t handle;         /* the caller's id for it */
     sl_list caller_link;     /* in caller->handles */

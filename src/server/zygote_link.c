@@ -133,11 +133,13 @@ static int on_frame(zygote *z, const sl_frame *f)
             return -EBADMSG;
         sl_pool_on_spawn_failed(a, (int)b);
         return 0;
-    case SL_FRAME_EXITED:
-        if (sl_pair_decode(f->payload, f->len, &a, &b))
+    case SL_FRAME_EXITED: {
+        sl_exit_info e;
+        if (sl_exited_decode(f->payload, f->len, &e))
             return -EBADMSG;
-        sl_pool_on_exited((int)a, (int)b);
+        sl_pool_on_exited(&e);
         return 0;
+    }
     default:
         return -EBADMSG;
     }

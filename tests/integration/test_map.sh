@@ -44,3 +44,28 @@ for w in 'a^2' 'bb^2' 'ccc^2' 'result 8' 'result 9' 'got 5'; do
     echo "$out" | grep -qF "$w" || fail "two_maps missing '$w': $out"
 done
 pass "sl_items and sl_select over two maps"
+
+curl -sS "$BASE/tolerant_big" >"$TMP/tb"
+[ "$(grep -c '^ok ' "$TMP/tb")" = 19999 ] || fail "batched map lost results: $(grep -c '^ok ' "$TMP/tb") ok"
+[ "$(grep -c '^error: ' "$TMP/tb")" = 1 ] || fail "errors: $(grep '^error: ' "$TMP/tb" | head -5)"
+grep -q '^error: brittle input 3210 failed: brittle: container .* signal 11' "$TMP/tb" ||
+    fail "no error item naming input 3210: $(grep '^error' "$TMP/tb")"
+seq 0 19999 | grep -vx 3210 | sed 's/^/ok /' | cmp -s - <(grep '^ok ' "$TMP/tb") || fail "batched results out of order"
+pass "a crash inside a batch of quick inputs fails only that input; 19,999 results arrive in order"
+
+curl -sS "$BASE/sourced?n=50000" >"$TMP/src"
+[ "$(grep -c '\^2$' "$TMP/src")" = 50000 ] || fail "sl_source map: $(wc -l <"$TMP/src") lines"
+seq 0 49999 | sed 's/$/^2/' | cmp -s - <(grep '\^2$' "$TMP/src") || fail "sl_source map out of order"
+ahead=$(sed -n 's/^ahead //p' "$TMP/src")
+[ "$ahead" -le 8192 ] || fail "the source was read $ahead inputs ahead of the results"
+pass "a map over sl_source: 50,000 results in order, the source read at most $ahead ahead"
+
+start=$(date +%s.%N)
+curl -sS -N "$BASE/piped" | while IFS= read -r line; do
+    printf '%s %s\n' "$(awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN { printf "%.2f", n - s }')" "$line"
+done >"$TMP/piped"
+[ "$(cut -d' ' -f2 "$TMP/piped" | tr '\n' ' ')" = "w0^2 w1^2 w2^2 w3^2 w4^2 w5^2 w6^2 w7^2 w8^2 w9^2 " ] ||
+    fail "pipeline: $(cat "$TMP/piped")"
+first=$(head -1 "$TMP/piped" | cut -d' ' -f1); last=$(tail -1 "$TMP/piped" | cut -d' ' -f1)
+awk -v f="$first" -v l="$last" 'BEGIN { exit !(l - f >= 0.1) }' || fail "pipeline results came all at once: $(cat "$TMP/piped")"
+pass "a map over a generator's outputs streams each result as its input arrives ($first s .. $last s)"

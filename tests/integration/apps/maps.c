@@ -97,3 +97,99 @@ static int two_maps(sl_call *c)
     return sl_yieldf(c, "got %d\n", got);
 }
 SL_WEB_ENDPOINT(two_maps, .content_type = "text/plain");
+
+/* Input 3210 of a quick map crashes its container: it runs inside a batch
+ * of many inputs, which must still give every other result. */
+static int brittle(sl_call *c)
+{
+    long long i = sl_arg_int(c, 0);
+    if (i == 3210)
+        raise(SIGSEGV);
+    return sl_returnf(c, "ok %lld\n", i);
+}
+SL_FUNCTION(brittle);
+
+static int tolerant_big(sl_call *c)
+{
+    sl_map_opts o = {.return_exceptions = true};
+    sl_handle *m = sl_map(c, "brittle", sl_range(0, 20000), &o);
+    const void *d;
+    size_t n;
+    int r;
+    while ((r = sl_next(m, &d, &n, SL_FOREVER)) != 0) {
+        if (r == 1)
+            sl_yield(c, d, n);
+        else if (r == SL_EFAILED)
+            sl_yieldf(c, "error: %s\n", sl_handle_error(m));
+        else
+            break;
+    }
+    sl_close(m);
+    return 0;
+}
+SL_WEB_ENDPOINT(tolerant_big, .content_type = "text/plain");
+
+/* Inputs from a function, produced only as the map takes them. */
+typedef struct counter {
+    long long next, stop, most_ahead, taken_by_map;
+    char buf[32];
+} counter;
+
+static int count_up(void *ud, const void **data, size_t *len)
+{
+    counter *k = ud;
+    if (k->next >= k->stop)
+        return 0;
+    int n = snprintf(k->buf, sizeof k->buf, "%lld", k->next++);
+    *data = k->buf;
+    *len = (size_t)n;
+    return 1;
+}
+
+/* Every result, then how far ahead of the results the source was read at
+ * most: the map pulls inputs only as its window frees up. */
+static int sourced(sl_call *c)
+{
+    long long n;
+    sl_query_int(c, "n", 100, &n);
+    counter k = {.stop = n};
+    sl_handle *m = sl_map(c, "square", sl_source(count_up, &k), NULL);
+    const void *d;
+    size_t len;
+    long long got = 0;
+    int r;
+    while ((r = sl_next(m, &d, &len, SL_FOREVER)) == 1) {
+        got++;
+        if (k.next - got > k.most_ahead)
+            k.most_ahead = k.next - got;
+        if (sl_yield(c, d, len) < 0)
+            break;
+    }
+    sl_close(m);
+    if (r < 0)
+        return sl_fail(c, "map: %s", sl_strerror(r));
+    return sl_yieldf(c, "ahead %lld\n", k.most_ahead);
+}
+SL_WEB_ENDPOINT(sourced, .content_type = "text/plain");
+
+/* A generator of words, one every 20 ms. */
+static int words(sl_call *c)
+{
+    for (int i = 0; i < 10; i++) {
+        if (sl_yieldf(c, "w%d", i) < 0)
+            return 0;
+        sl_sleep(c, 0.02);
+    }
+    return 0;
+}
+SL_FUNCTION(words);
+
+/* A pipeline: the generator's outputs are the map's inputs, as they come. */
+static int piped(sl_call *c)
+{
+    sl_handle *g = sl_spawn(c, "words", NULL, 0);
+    int r = sl_respond(c, sl_map(c, "square", sl_outputs(g), NULL));
+    sl_close(g);
+    return r;
+}
+SL_WEB_ENDPOINT(piped, .content_type = "text/plain");
