@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Faults from outside: containers killed with SIGKILL while they stream or
+# while a map runs. A client never sees a clean end to a broken stream, and
+# a map accounts for every input.
+source "$(dirname "$0")/lib.sh"
+start_server "$SRC/tests/integration/apps/faults.c"
+
+# pids of FN's containers, from /_sluice/status
+pids_of() { status "$1" '" ".join(str(c["pid"]) for c in f["containers"])'; }
+
+for proto in --http1.1 --http2-prior-knowledge; do
+    rc=0
+    curl -sS --no-buffer $proto "$BASE/ticker" >"$TMP/sse" 2>/dev/null &
+    CURL=$!
+    wait_for 10 "the first event" grep -q 'tick 1' "$TMP/sse"
+    kill -9 $(pids_of ticker)
+    wait $CURL || rc=$?
+    grep -q '^event: error' "$TMP/sse" || fail "$proto: killed stream: no event: error: $(cat "$TMP/sse")"
+    grep -q 'signal 9' "$TMP/sse" || fail "$proto: killed stream: the reason does not name the signal"
+    grep -q 'tick 9' "$TMP/sse" && fail "$proto: the stream ran on after its container was killed"
+    [ "$rc" != 0 ] || [ "$proto" = --http2-prior-knowledge ] || fail "$proto: a killed stream ended cleanly"
+done
+pass "kill -9 mid-stream: the client gets event: error naming the signal, never a clean end"
+
+curl -sS "$BASE/steady_map?n=10000&window=8" >"$TMP/map" &
+CURL=$!
+kills=0
+for _ in 1 2 3; do
+    sleep 0.6
+    p=$(pids_of steady)
+    [ -n "$p" ] && kill -9 $p 2>/dev/null && kills=$((kills + 1))
+done
+wait $CURL || fail "the map's stream broke: $(tail -3 "$TMP/map")"
+ok=$(grep -c '^ok ' "$TMP/map" || true)
+errors=$(grep -c '^error: steady input [0-9]* failed: steady: container [0-9]* .*signal 9' "$TMP/map" || true)
+[ "$kills" -ge 2 ] || fail "the map ended before the containers could be killed ($kills kills)"
+[ "$((ok + errors))" = 10000 ] && [ "$(wc -l <"$TMP/map")" = 10000 ] ||
+    fail "$ok results and $errors errors for 10,000 inputs: $(grep -v '^ok ' "$TMP/map" | head -5)"
+# every input exactly once, as a result or as an error naming it
+{ sed -n 's/^ok //p' "$TMP/map"; sed -n 's/^error: steady input \([0-9]*\) failed.*/\1/p' "$TMP/map"; } | sort -n |
+    cmp -s - <(seq 0 9999) || fail "an input is missing or repeated"
+pass "kill -9 of containers ($kills times) during a 10,000-input map: $ok results, $errors errors naming their inputs"
