@@ -74,6 +74,7 @@ struct sl_call {
     char *ret;                /* owned */
     size_t ret_len;
     bool has_ret;
+    uint8_t ret_flags;        /* SL_FRAME_F_TYPED after sl_return_value */
     char *fail_msg;           /* owned */
     /* Strings handed to the app (decoded query params): freed at the end. */
     void **allocs;
@@ -166,6 +167,8 @@ void sl_handles_release_locked(struct sl_call *c);
 
 /* Called by api.c. Each takes ct->mu itself. */
 int sl_rt_yield(struct sl_call *c, const void *data, size_t len);
+/* sl_rt_yield with the OUTPUT frame's flags (SL_FRAME_F_TYPED). */
+int sl_rt_yield_flags(struct sl_call *c, uint8_t flags, const void *data, size_t len);
 int sl_rt_sleep(struct sl_call *c, double seconds);
 bool sl_rt_cancelled(const struct sl_call *c);
 /* Keeps `p` (malloc'd) until the call ends. 0 or -ENOMEM (p is freed). */

@@ -55,11 +55,16 @@ static _Noreturn void die(const char *what, int err)
 /* Appends a frame for the writer (out_mu held); running out of memory ends
  * the container (the server then fails its calls with a reason) rather
  * than losing data. */
-static void append_locked(uint8_t type, uint32_t call_id, const void *p, size_t len)
+static void append_flags_locked(uint8_t type, uint8_t flags, uint32_t call_id, const void *p, size_t len)
 {
-    int r = sl_frame_append(&g_ct.out, type, call_id, p, len);
+    int r = sl_frame_append_flags(&g_ct.out, type, flags, call_id, p, len);
     if (r)
         die("queueing output", -r);
+}
+
+static void append_locked(uint8_t type, uint32_t call_id, const void *p, size_t len)
+{
+    append_flags_locked(type, 0, call_id, p, len);
 }
 
 static void append_head_locked(struct sl_call *c)
@@ -254,7 +259,7 @@ static void finish_call(struct sl_call *c, int rc)
     if (rc >= 0) {
         if (!c->head_sent)
             append_head_locked(c);
-        append_locked(SL_FRAME_RETURN, c->id, c->ret, c->has_ret ? c->ret_len : 0);
+        append_flags_locked(SL_FRAME_RETURN, c->has_ret ? c->ret_flags : 0, c->id, c->ret, c->has_ret ? c->ret_len : 0);
     } else {
         append_locked(SL_FRAME_ERROR, c->id, msg, strlen(msg));
     }
@@ -552,6 +557,11 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd)
 
 int sl_rt_yield(struct sl_call *c, const void *data, size_t len)
 {
+    return sl_rt_yield_flags(c, 0, data, len);
+}
+
+int sl_rt_yield_flags(struct sl_call *c, uint8_t flags, const void *data, size_t len)
+{
     pthread_mutex_lock(&g_ct.out_mu);
     while (!c->cancelled && c->unacked > 0 && c->unacked + len > SL_STREAM_WINDOW)
         pthread_cond_wait(&c->cv, &g_ct.out_mu);
@@ -562,7 +572,7 @@ int sl_rt_yield(struct sl_call *c, const void *data, size_t len)
     c->unacked += len;
     if (!c->head_sent)
         append_head_locked(c);
-    append_locked(SL_FRAME_OUTPUT, c->id, data, len);
+    append_flags_locked(SL_FRAME_OUTPUT, flags, c->id, data, len);
     out_unlock_and_wake();
     return 0;
 }
