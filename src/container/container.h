@@ -89,6 +89,7 @@ struct sl_call {
 typedef struct sl_item {
     struct sl_item *next;
     size_t len;
+    uint8_t flags;             /* its frame's: SL_FRAME_F_TYPED */
     unsigned char data[];
 } sl_item;
 
@@ -102,6 +103,7 @@ struct sl_handle {
     char *error;               /* owned */
     char *ret;                 /* owned: the return value */
     size_t ret_len;
+    uint8_t ret_flags;         /* its frame's: SL_FRAME_F_TYPED */
     struct sl_handle *prev, *next; /* in the owner's list of handles */
     struct sl_handle *hnext;   /* in its hash bucket (by id) */
     /* Maps (map.c): a map handle owns its state; its children are handles
@@ -146,6 +148,9 @@ int sl_map_next(struct sl_handle *h, const void **data, size_t *len, double time
 void sl_map_close(struct sl_handle *h);
 bool sl_map_ready_locked(struct sl_handle *h);
 void sl_map_free(struct sl_map *m);
+/* The flags (SL_FRAME_F_TYPED) of the result sl_next last gave on a map:
+ * its child's return frame's, so sl_respond relays it typed if it was. */
+uint8_t sl_map_result_flags(const struct sl_handle *h);
 
 /* ---- args.c ---- */
 
@@ -158,7 +163,7 @@ void sl_args_free(struct sl_call *c);
 int sl_args_split_list(sl_call *c, int i, const void *const **items, const size_t **lens, size_t *n);
 
 /* A CALL_OUTPUT / CALL_RETURN / CALL_ERROR frame (reader thread). */
-void sl_handles_on_frame(uint8_t type, uint32_t id, const uint8_t *p, size_t len);
+void sl_handles_on_frame(uint8_t type, uint8_t flags, uint32_t id, const uint8_t *p, size_t len);
 /* Wakes the callers those frames were for (reader thread, after a read). */
 void sl_handles_wake(void);
 /* Frees every handle `c` still holds (lock held): it is ending, and the

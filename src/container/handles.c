@@ -134,7 +134,7 @@ static void finish_locked(struct sl_handle *h, bool failed, const char *msg, siz
     }
 }
 
-void sl_handles_on_frame(uint8_t type, uint32_t id, const uint8_t *p, size_t len)
+void sl_handles_on_frame(uint8_t type, uint8_t flags, uint32_t id, const uint8_t *p, size_t len)
 {
     sl_rt_lock();
     struct sl_handle *h = find_locked(id);
@@ -154,6 +154,7 @@ void sl_handles_on_frame(uint8_t type, uint32_t id, const uint8_t *p, size_t len
         } else {
             it->next = NULL;
             it->len = len;
+            it->flags = flags;
             memcpy(it->data, p, len);
             if (h->tail)
                 h->tail->next = it;
@@ -163,6 +164,7 @@ void sl_handles_on_frame(uint8_t type, uint32_t id, const uint8_t *p, size_t len
         }
     } else {
         finish_locked(h, type == SL_FRAME_CALL_ERROR, (const char *)p, len);
+        h->ret_flags = flags;
     }
     wake_later_locked(h->owner);
     sl_rt_unlock();
@@ -360,6 +362,24 @@ int sl_remote(sl_call *c, const char *fn, const void *arg, size_t len, const voi
     return r;
 }
 
+/* sl_respond's relay of one output (the one sl_next just took) or of the
+ * return value: typed if the callee's was, so its client still sees JSON. */
+static int relay_output(sl_call *c, const sl_handle *h, const void *d, size_t n)
+{
+    uint8_t flags = h->map ? sl_map_result_flags(h) : h->taken ? h->taken->flags : 0;
+    return flags ? sl_rt_yield_flags(c, flags, d, n) : sl_yield(c, d, n);
+}
+
+static int relay_return(sl_call *c, const sl_handle *h, bool yielded)
+{
+    if (yielded)
+        return h->ret_flags ? sl_rt_yield_flags(c, h->ret_flags, h->ret, h->ret_len) : sl_yield(c, h->ret, h->ret_len);
+    int r = sl_return(c, h->ret, h->ret_len);
+    if (!r)
+        c->ret_flags = h->ret_flags;
+    return r;
+}
+
 int sl_respond(sl_call *c, sl_handle *h)
 {
     if (!h)
@@ -377,12 +397,12 @@ int sl_respond(sl_call *c, sl_handle *h)
     bool yielded = false;
     int r;
     while ((r = sl_next(h, &d, &n, SL_FOREVER)) == 1) {
-        if (sl_yield(c, d, n) < 0)
+        if (relay_output(c, h, d, n) < 0)
             break; /* our client left: sl_close cancels the callee */
         yielded = true;
     }
     if (r == 0 && h->ret_len)
-        r = yielded ? sl_yield(c, h->ret, h->ret_len) : sl_return(c, h->ret, h->ret_len);
+        r = relay_return(c, h, yielded);
     else if (r == SL_EFAILED)
         r = sl_fail(c, "%s", sl_handle_error(h));
     else if (r == SL_ECANCELED || r == 1)

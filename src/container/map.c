@@ -234,3 +234,9 @@ int sl_for_each(sl_call *c, const char *fn, sl_inputs inputs)
     sl_close(m);
     return r;
 }
+
+uint8_t sl_map_result_flags(const struct sl_handle *h)
+{
+    const struct sl_handle *child = h->map->current;
+    return child ? child->ret_flags : 0;
+}

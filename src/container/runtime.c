@@ -480,7 +480,7 @@ static void handle_frame(const sl_frame *f)
     case SL_FRAME_CALL_OUTPUT:
     case SL_FRAME_CALL_RETURN:
     case SL_FRAME_CALL_ERROR:
-        sl_handles_on_frame(f->type, f->call_id, f->payload, f->len);
+        sl_handles_on_frame(f->type, f->flags, f->call_id, f->payload, f->len);
         break;
     default:
         die("unexpected frame from the server", EBADMSG);
