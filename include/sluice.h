@@ -475,9 +475,9 @@ sl_value sl_value_get(sl_value v, const char *key);
  * (both) if v is not a map or i >= sl_value_len. */
 sl_value sl_value_entry(sl_value v, size_t i, sl_value *key);
 
-/* The reader on arguments, kept from before sl_value. Argument i as an
- * integer, a double, a string (NULL if it is not one), or its kind:
- * sl_value_int(sl_arg_value(c, i)) and so on. */
+/* Shorthands: sl_value_int(sl_arg_value(c, i)) and so on. Argument i as
+ * an integer, a double, a string or bytes (valid until the function
+ * returns; NULL if it is neither), or its kind (SL_ARG_*). */
 long long sl_arg_int(sl_call *c, int i);
 double sl_arg_double(sl_call *c, int i);
 const char *sl_arg_str(sl_call *c, int i, size_t *len);
@@ -499,8 +499,8 @@ void sl_pack_reset(sl_pack *pk);
 
 /* Each appends one value (or a header) and returns 0, or the builder's
  * first error, which sticks until sl_pack_reset: SL_ENOMEM, or SL_EINVAL
- * for a value beyond the one being built or a string, bytes, list or map
- * longer than 2^32 - 1. */
+ * for a value beyond the one being built, a string, bytes, list or map
+ * longer than 2^32 - 1, a NULL pointer with a length, or a NONE value. */
 int sl_pack_nil(sl_pack *pk);
 int sl_pack_bool(sl_pack *pk, bool v);
 int sl_pack_int(sl_pack *pk, long long v);
@@ -519,8 +519,10 @@ int sl_pack_value(sl_pack *pk, sl_value v);
 const void *sl_pack_data(const sl_pack *pk, size_t *len);
 
 /* sl_return and sl_yield of the builder's value, marked typed: a call-API
- * client gets it as JSON. The bytes are copied, so the builder can be
- * reset or freed at once. As sl_return / sl_yield, or SL_EINVAL when the
+ * client gets it as JSON, a caller (sl_next, sl_wait, sl_remote) its
+ * msgpack bytes for sl_value_decode; a web endpoint's own HTTP response
+ * carries the msgpack bytes as they are. The bytes are copied, so the
+ * builder can be reset or freed at once. As sl_return / sl_yield, or SL_EINVAL when the
  * value is incomplete, or the builder's error. */
 int sl_return_value(sl_call *c, const sl_pack *pk);
 int sl_yield_value(sl_call *c, const sl_pack *pk);

@@ -30,7 +30,6 @@
  */
 #include <errno.h>
 #include <jansson.h>
-#include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
