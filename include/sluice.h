@@ -412,32 +412,156 @@ int sl_for_each(sl_call *c, const char *fn, sl_inputs inputs);
  * SL_EINVAL (no handle at all). */
 int sl_select(sl_handle *const *handles, int n, double timeout);
 
-/* ---- typed arguments -----------------------------------------------------
- * A map over sl_range passes each input a list of one integer, and the call
- * API (POST /_sluice/call/<function> with a JSON array) a list of numbers,
- * strings, booleans...: msgpack on the wire. These read such arguments;
- * sl_arg still gives the raw bytes. */
+/* ---- typed values: arguments and results ------------------------------
+ *
+ * Besides raw bytes, a call can take and produce typed values: null, bool,
+ * int, double, string, bytes, and lists and maps of them, nested. On the
+ * wire a typed value is msgpack. A map over sl_range passes each input a
+ * list of one integer; the call API (POST /_sluice/call/<function> with a
+ * JSON array) passes its JSON values (an object becomes a map); and a
+ * function's typed outputs and return value reach call-API clients as JSON.
+ *
+ *     static int greet(sl_call *c) {       // POST [{"name": "ada", "n": 2}]
+ *         sl_value who = sl_arg_value(c, 0);
+ *         const char *name = sl_value_str(sl_value_get(who, "name"), NULL);
+ *         long long n = sl_value_int(sl_value_get(who, "n"));
+ *         sl_pack *pk = sl_pack_new();
+ *         sl_pack_map(pk, 2);              // then 2 keys and 2 values
+ *         sl_pack_str(pk, "hello");  sl_pack_str(pk, name ? name : "nobody");
+ *         sl_pack_str(pk, "twice");  sl_pack_int(pk, 2 * n);
+ *         int r = sl_return_value(c, pk);  // the client gets
+ *         sl_pack_free(pk);                // {"hello": "ada", "twice": 4}
+ *         return r;
+ *     }
+ *
+ * Reading never fails loudly: a missing argument, a key that is not there,
+ * an index out of range or a value of another type reads as SL_ARG_NONE,
+ * 0, false or NULL, so lookups chain without checks in between.
+ * sl_arg still gives the raw argument bytes.
+ */
+
+/* What a value (or argument i) is. Kinds are only ever appended. */
+enum {
+    SL_ARG_NONE,      /* no such value (missing, out of range, wrong type) */
+    SL_ARG_NULL, SL_ARG_BOOL, SL_ARG_INT, SL_ARG_DOUBLE,
+    SL_ARG_STR, SL_ARG_BYTES, SL_ARG_LIST,
+    SL_ARG_OTHER,     /* a msgpack type with no accessor (ext) */
+    SL_ARG_MAP
+};
+
+/* Lists and maps nest at most this deep (msgpack-c's decoder limit):
+ * deeper values do not decode (SL_EINVAL), and the call API refuses
+ * deeper JSON arguments (the argument list itself is one level). */
+#define SL_VALUE_MAX_DEPTH 32
+
+/* A read-only view of one typed value. Small: pass it by value. A value
+ * read from another one (an element, a map entry) lives as long as the
+ * value it was read from. The fields are internal. */
+typedef struct sl_value {
+    const void *obj_;   /* the decoded value; NULL for SL_ARG_NONE */
+    void *doc_;         /* storage sl_value_free releases (decoded roots only) */
+} sl_value;
 
 /* The number of typed arguments (0 if the call has none). */
 int sl_nargs(sl_call *c);
 
-/* Argument i as an integer (true is 1); 0 if it is missing or not a number. */
+/* Argument i; SL_ARG_NONE if missing. Owned by the call: valid until the
+ * function returns (no sl_value_free needed). */
+sl_value sl_arg_value(sl_call *c, int i);
+
+/* Decodes typed bytes (a typed output or return value from sl_next,
+ * sl_wait or sl_remote) into *out. The bytes are copied: *out is yours
+ * (free it with sl_value_free) and outlives `data`. 0, SL_EINVAL when they
+ * are not exactly one msgpack value (truncated, trailing bytes, nested
+ * deeper than SL_VALUE_MAX_DEPTH), or SL_ENOMEM; *out is NONE on error. */
+int sl_value_decode(const void *data, size_t len, sl_value *out);
+
+/* Frees what sl_value_decode made, and with it every value read from it.
+ * Harmless on a value it did not make (an argument, an element, NONE). */
+void sl_value_free(sl_value v);
+
+/* SL_ARG_* */
+int sl_value_type(sl_value v);
+
+/* An integer (true is 1; a double is truncated); 0 if not a number or bool.
+ * Integers beyond long long clamp to LLONG_MAX. */
+long long sl_value_int(sl_value v);
+
+/* A double (integers convert); 0 if not a number. */
+double sl_value_double(sl_value v);
+
+/* True only for a boolean true. */
+bool sl_value_bool(sl_value v);
+
+/* A string, or bytes, NUL-terminated (bytes may hold NULs: *len, if not
+ * NULL, tells where they end); NULL otherwise. Lives as long as v. */
+const char *sl_value_str(sl_value v, size_t *len);
+
+/* The elements of a list or the entries of a map; 0 for anything else. */
+size_t sl_value_len(sl_value v);
+
+/* Element i of a list; NONE if v is not a list or i >= sl_value_len. */
+sl_value sl_value_at(sl_value v, size_t i);
+
+/* The value under string key `key` in a map (the first, if repeated);
+ * NONE if v is not a map or has no such key. A linear scan. */
+sl_value sl_value_get(sl_value v, const char *key);
+
+/* Entry i of a map: its value, and its key in *key (if not NULL); NONE
+ * (both) if v is not a map or i >= sl_value_len. */
+sl_value sl_value_entry(sl_value v, size_t i, sl_value *key);
+
+/* Shorthands: sl_value_int(sl_arg_value(c, i)) and so on. Argument i as
+ * an integer, a double, a string or bytes (valid until the function
+ * returns; NULL if it is neither), or its kind (SL_ARG_*). */
 long long sl_arg_int(sl_call *c, int i);
-
-/* Argument i as a NUL-terminated string (and its length), kept until the
- * function returns; NULL if it is missing or not a string. Bytes (msgpack
- * bin) read the same way; the length tells where they end. */
-const char *sl_arg_str(sl_call *c, int i, size_t *len);
-
-/* Argument i as a double (integers convert); 0 if missing or not a number. */
 double sl_arg_double(sl_call *c, int i);
-
-/* What argument i is. */
-enum {
-    SL_ARG_NONE, SL_ARG_NULL, SL_ARG_BOOL, SL_ARG_INT, SL_ARG_DOUBLE,
-    SL_ARG_STR, SL_ARG_BYTES, SL_ARG_LIST, SL_ARG_OTHER
-};
+const char *sl_arg_str(sl_call *c, int i, size_t *len);
 int sl_arg_type(sl_call *c, int i);
+
+/* A builder of one typed value, to return, yield, or pass as typed
+ * arguments (sl_spawn(c, "f", data, len) with a list from sl_pack_data).
+ * Write one value: a scalar, or a list header then its n elements, or a
+ * map header then n key/value pairs (keys: strings, for JSON clients and
+ * sl_value_get); lists and maps nest. Opaque; owned by whoever called
+ * sl_pack_new, until sl_pack_free. */
+typedef struct sl_pack sl_pack;
+
+/* NULL when out of memory. */
+sl_pack *sl_pack_new(void);
+void sl_pack_free(sl_pack *pk);
+/* Empties it, to build the next value in the same memory. */
+void sl_pack_reset(sl_pack *pk);
+
+/* Each appends one value (or a header) and returns 0, or the builder's
+ * first error, which sticks until sl_pack_reset: SL_ENOMEM, or SL_EINVAL
+ * for a value beyond the one being built, a string, bytes, list or map
+ * longer than 2^32 - 1, a NULL pointer with a length, or a NONE value. */
+int sl_pack_nil(sl_pack *pk);
+int sl_pack_bool(sl_pack *pk, bool v);
+int sl_pack_int(sl_pack *pk, long long v);
+int sl_pack_double(sl_pack *pk, double v);
+int sl_pack_str(sl_pack *pk, const char *s);                /* NUL-terminated */
+int sl_pack_strn(sl_pack *pk, const char *s, size_t len);   /* UTF-8 text */
+int sl_pack_bytes(sl_pack *pk, const void *p, size_t len);  /* JSON: {"hex": ...} */
+int sl_pack_list(sl_pack *pk, size_t n);                    /* then n values */
+int sl_pack_map(sl_pack *pk, size_t n);                     /* then n keys and values */
+/* A copy of a value read with sl_value (an argument, say). */
+int sl_pack_value(sl_pack *pk, sl_value v);
+
+/* The msgpack bytes of the finished value (valid until the builder is
+ * changed or freed); NULL, and *len 0, while the value is incomplete or
+ * after an error. */
+const void *sl_pack_data(const sl_pack *pk, size_t *len);
+
+/* sl_return and sl_yield of the builder's value, marked typed: a call-API
+ * client gets it as JSON, a caller (sl_next, sl_wait, sl_remote) its
+ * msgpack bytes for sl_value_decode; a web endpoint's own HTTP response
+ * carries the msgpack bytes as they are. The bytes are copied, so the
+ * builder can be reset or freed at once. As sl_return / sl_yield, or SL_EINVAL when the
+ * value is incomplete, or the builder's error. */
+int sl_return_value(sl_call *c, const sl_pack *pk);
+int sl_yield_value(sl_call *c, const sl_pack *pk);
 
 /* ---- what clients see --------------------------------------------------
  *

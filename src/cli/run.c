@@ -2,7 +2,8 @@
  * run.c: `sluice run` and `sluice map`, one-off calls from the command line.
  *
  *   sluice run APP FUNC [ARGS...]                   outputs as they stream, then
- *                                                   the return value
+ *                                                   the return value (typed
+ *                                                   ones as JSON, a line each)
  *   sluice map APP FUNC --range A:B [--unordered]   FUNC over A..B-1, each result
  *                                                   as it arrives
  *
@@ -127,12 +128,18 @@ static void draw_progress(run_state *st, bool final)
         fputc('\n', stderr);
 }
 
-static void print_value(const json_t *v)
+/* An output or return value: a typed one (the line says "typed": true) as
+ * one line of JSON; raw bytes as they are (text, or hex). */
+static void print_value(const json_t *v, bool typed)
 {
-    if (json_is_string(v))
+    char *text = typed ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    if (text)
+        printf("%s\n", text);
+    else if (json_is_string(v))
         fwrite(json_string_value(v), 1, json_string_length(v), stdout);
     else if (json_is_object(v) && json_is_string(json_object_get(v, "hex")))
         printf("%s", json_string_value(json_object_get(v, "hex")));
+    free(text);
     fflush(stdout);
 }
 
@@ -140,15 +147,16 @@ static void handle_line(run_state *st, const char *line, size_t len)
 {
     json_t *o = json_loadb(line, len, 0, NULL);
     json_t *v;
+    bool typed = json_is_true(json_object_get(o, "typed"));
     if (!o) {
         fprintf(stderr, "sluice: unreadable reply line: %.*s\n", (int)len, line);
         st->failed = true;
     } else if ((v = json_object_get(o, "output"))) {
-        print_value(v);
+        print_value(v, typed);
         st->done++;
         draw_progress(st, false);
     } else if ((v = json_object_get(o, "return"))) {
-        print_value(v);
+        print_value(v, typed);
     } else if ((v = json_object_get(o, "error"))) {
         if (st->progress)
             fputc('\n', stderr);
@@ -215,9 +223,14 @@ static int call(const char *base, const char *fn, json_t *args, run_state *st)
     return st->failed ? -1 : 0;
 }
 
-/* A command-line argument as a JSON value: integer, number, boolean, or string. */
+/* A command-line argument as a JSON value: integer, number, boolean, a
+ * JSON object or array (when it starts with { or [ and parses), or else
+ * the string itself. */
 static json_t *arg_value(const char *a)
 {
+    json_t *j = a[0] == '{' || a[0] == '[' ? json_loads(a, 0, NULL) : NULL;
+    if (j)
+        return j;
     char *end;
     long long i = strtoll(a, &end, 10);
     if (*a && !*end)

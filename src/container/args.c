@@ -1,7 +1,9 @@
 /*
- * args.c: typed call arguments. On the wire a typed argument list is a
- * msgpack array (msgpack-c); a call's arguments are decoded once, on first
- * use, and kept until the call ends.
+ * args.c: a call's typed arguments and typed results. On the wire a typed
+ * argument list is a msgpack array (msgpack-c); a call's arguments are
+ * decoded once, on first use, and kept until the call ends. Reading them
+ * is value.c's reader; a typed result is a builder's bytes in an OUTPUT or
+ * RETURN frame marked SL_FRAME_F_TYPED.
  */
 #include <errno.h>
 #include <msgpack.h>
@@ -9,6 +11,8 @@
 #include <string.h>
 
 #include "container/container.h"
+#include "container/value.h"
+#include "proto/frame.h"
 
 int sl_args_encode_int(long long v, void **out, size_t *len)
 {
@@ -25,7 +29,9 @@ int sl_args_encode_int(long long v, void **out, size_t *len)
     return 0;
 }
 
-/* The call's arguments as a msgpack array, or NULL if they are not one. */
+/* The call's arguments as a msgpack array, or NULL if they are not one.
+ * Decoded on first use (strings NUL-terminated in the decoded zone) and
+ * kept in c->args until the call ends. */
 static const msgpack_object_array *args(sl_call *c)
 {
     if (!c->args) {
@@ -33,9 +39,7 @@ static const msgpack_object_array *args(sl_call *c)
         if (!u)
             return NULL;
         msgpack_unpacked_init(u);
-        size_t off = 0;
-        if (msgpack_unpack_next(u, c->req->body, c->req->body_len, &off) != MSGPACK_UNPACK_SUCCESS ||
-            off != c->req->body_len || u->data.type != MSGPACK_OBJECT_ARRAY)
+        if (sl_value_unpack(u, c->req->body, c->req->body_len) || u->data.type != MSGPACK_OBJECT_ARRAY)
             u->data.type = MSGPACK_OBJECT_NIL; /* not typed arguments: remember that */
         c->args = u;
     }
@@ -64,88 +68,29 @@ int sl_nargs(sl_call *c)
     return a ? (int)a->size : 0;
 }
 
+sl_value sl_arg_value(sl_call *c, int i)
+{
+    return sl_value_of(arg(c, i));
+}
+
 long long sl_arg_int(sl_call *c, int i)
 {
-    const msgpack_object *o = arg(c, i);
-    if (!o)
-        return 0;
-    switch (o->type) {
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        return o->via.u64 > (uint64_t)LLONG_MAX ? LLONG_MAX : (long long)o->via.u64;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        return (long long)o->via.i64;
-    case MSGPACK_OBJECT_BOOLEAN:
-        return o->via.boolean ? 1 : 0;
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        return (long long)o->via.f64;
-    default:
-        return 0;
-    }
+    return sl_value_int(sl_arg_value(c, i));
 }
 
 const char *sl_arg_str(sl_call *c, int i, size_t *len)
 {
-    const msgpack_object *o = arg(c, i);
-    if (!o)
-        return NULL;
-    if (o->type != MSGPACK_OBJECT_STR && o->type != MSGPACK_OBJECT_BIN)
-        return NULL;
-    const char *p = o->type == MSGPACK_OBJECT_STR ? o->via.str.ptr : o->via.bin.ptr;
-    uint32_t n = o->type == MSGPACK_OBJECT_STR ? o->via.str.size : o->via.bin.size;
-    char *copy = malloc((size_t)n + 1); /* NUL-terminated, kept until the call ends */
-    if (!copy || sl_rt_keep(c, copy))
-        return NULL;
-    memcpy(copy, p, n);
-    copy[n] = '\0';
-    if (len)
-        *len = n;
-    return copy;
+    return sl_value_str(sl_arg_value(c, i), len);
 }
 
 double sl_arg_double(sl_call *c, int i)
 {
-    const msgpack_object *o = arg(c, i);
-    if (!o)
-        return 0;
-    switch (o->type) {
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        return o->via.f64;
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        return (double)o->via.u64;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        return (double)o->via.i64;
-    default:
-        return 0;
-    }
+    return sl_value_double(sl_arg_value(c, i));
 }
 
 int sl_arg_type(sl_call *c, int i)
 {
-    const msgpack_object *o = arg(c, i);
-    if (!o)
-        return SL_ARG_NONE;
-    switch (o->type) {
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        return SL_ARG_INT;
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        return SL_ARG_DOUBLE;
-    case MSGPACK_OBJECT_STR:
-        return SL_ARG_STR;
-    case MSGPACK_OBJECT_BIN:
-        return SL_ARG_BYTES;
-    case MSGPACK_OBJECT_BOOLEAN:
-        return SL_ARG_BOOL;
-    case MSGPACK_OBJECT_NIL:
-        return SL_ARG_NULL;
-    case MSGPACK_OBJECT_ARRAY:
-        return SL_ARG_LIST;
-    default:
-        return SL_ARG_OTHER;
-    }
+    return sl_value_type(sl_arg_value(c, i));
 }
 
 int sl_args_split_list(sl_call *c, int i, const void *const **items, const size_t **lens, size_t *n)
@@ -181,4 +126,29 @@ int sl_args_split_list(sl_call *c, int i, const void *const **items, const size_
     *lens = ls;
     *n = list->size;
     return 0;
+}
+
+/* ---- typed results ---- */
+
+int sl_yield_value(sl_call *c, const sl_pack *pk)
+{
+    int r = c ? sl_pack_status(pk) : SL_EINVAL;
+    size_t len;
+    const void *p = sl_pack_data(pk, &len);
+    if (r)
+        return r;
+    if (len > SL_MAX_MESSAGE)
+        return SL_EMSGSIZE;
+    return sl_rt_yield_flags(c, SL_FRAME_F_TYPED, p, len);
+}
+
+int sl_return_value(sl_call *c, const sl_pack *pk)
+{
+    int r = c ? sl_pack_status(pk) : SL_EINVAL;
+    size_t len;
+    const void *p = sl_pack_data(pk, &len);
+    r = r ? r : sl_return(c, p, len); /* copies; checks size and repeats */
+    if (!r)
+        c->ret_flags = SL_FRAME_F_TYPED;
+    return r;
 }

@@ -78,6 +78,7 @@ struct sl_call {
     char *ret;                /* owned */
     size_t ret_len;
     bool has_ret;
+    uint8_t ret_flags;        /* SL_FRAME_F_TYPED after sl_return_value */
     char *fail_msg;           /* owned */
     /* Strings handed to the app (decoded query params): freed at the end. */
     void **allocs;
@@ -94,6 +95,7 @@ typedef struct sl_item {
     struct sl_handle *from;    /* for a map: the batch call it came from */
     uint8_t type;              /* for a map: CALL_OUTPUT, CALL_RETURN, CALL_ERROR */
     size_t len;
+    uint8_t flags;             /* its frame's: SL_FRAME_F_TYPED */
     unsigned char data[];
 } sl_item;
 
@@ -107,6 +109,7 @@ struct sl_handle {
     char *error;               /* owned */
     char *ret;                 /* owned: the return value */
     size_t ret_len;
+    uint8_t ret_flags;         /* its frame's: SL_FRAME_F_TYPED */
     struct sl_handle *prev, *next; /* in the owner's list of handles */
     struct sl_handle *hnext;   /* in its hash bucket (by id) */
     /* Maps (map.c): a map handle owns its state, and its item list holds
@@ -155,6 +158,9 @@ int sl_map_next(struct sl_handle *h, const void **data, size_t *len, double time
 void sl_map_close(struct sl_handle *h);
 bool sl_map_ready_locked(struct sl_handle *h);
 void sl_map_free(struct sl_map *m);
+/* The flags (SL_FRAME_F_TYPED) of the result sl_next last gave on a map:
+ * its child's return frame's, so sl_respond relays it typed if it was. */
+uint8_t sl_map_result_flags(const struct sl_handle *h);
 
 /* ---- args.c ---- */
 
@@ -167,7 +173,7 @@ void sl_args_free(struct sl_call *c);
 int sl_args_split_list(sl_call *c, int i, const void *const **items, const size_t **lens, size_t *n);
 
 /* A CALL_OUTPUT / CALL_RETURN / CALL_ERROR frame (reader thread). */
-void sl_handles_on_frame(uint8_t type, uint32_t id, const uint8_t *p, size_t len);
+void sl_handles_on_frame(uint8_t type, uint8_t flags, uint32_t id, const uint8_t *p, size_t len);
 /* Wakes the callers those frames were for (reader thread, after a read). */
 void sl_handles_wake(void);
 /* Frees every handle `c` still holds (lock held): it is ending, and the
@@ -176,6 +182,8 @@ void sl_handles_release_locked(struct sl_call *c);
 
 /* Called by api.c. Each takes ct->mu itself. */
 int sl_rt_yield(struct sl_call *c, const void *data, size_t len);
+/* sl_rt_yield with the OUTPUT frame's flags (SL_FRAME_F_TYPED). */
+int sl_rt_yield_flags(struct sl_call *c, uint8_t flags, const void *data, size_t len);
 int sl_rt_sleep(struct sl_call *c, double seconds);
 bool sl_rt_cancelled(const struct sl_call *c);
 /* Keeps `p` (malloc'd) until the call ends. 0 or -ENOMEM (p is freed). */

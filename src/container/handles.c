@@ -166,7 +166,7 @@ static void queue_for_map_locked(struct sl_handle *h, uint8_t type, const uint8_
     wake_later_locked(map->owner);
 }
 
-void sl_handles_on_frame(uint8_t type, uint32_t id, const uint8_t *p, size_t len)
+void sl_handles_on_frame(uint8_t type, uint8_t flags, uint32_t id, const uint8_t *p, size_t len)
 {
     sl_rt_lock();
     struct sl_handle *h = find_locked(id);
@@ -188,6 +188,7 @@ void sl_handles_on_frame(uint8_t type, uint32_t id, const uint8_t *p, size_t len
             it->from = h;
             it->type = type;
             it->len = len;
+            it->flags = flags;
             memcpy(it->data, p, len);
             push_item_locked(h, it);
         }
@@ -198,6 +199,7 @@ void sl_handles_on_frame(uint8_t type, uint32_t id, const uint8_t *p, size_t len
         if (type == SL_FRAME_CALL_CRASHED && sl_crashed_decode(p, len, &input, &why, &why_len))
             why = "the callee crashed", why_len = strlen(why);
         finish_locked(h, type != SL_FRAME_CALL_RETURN, why, why_len);
+        h->ret_flags = flags;
     }
     wake_later_locked(h->owner);
     sl_rt_unlock();
@@ -402,9 +404,28 @@ int sl_remote(sl_call *c, const char *fn, const void *arg, size_t len, const voi
     return r;
 }
 
+/* sl_respond's relay of one output (the one sl_next just took) or of the
+ * return value: typed if the callee's was, so its client still sees JSON. */
+static int relay_output(sl_call *c, const sl_handle *h, const void *d, size_t n)
+{
+    uint8_t flags = h->map ? sl_map_result_flags(h) : h->taken ? h->taken->flags : 0;
+    return flags ? sl_rt_yield_flags(c, flags, d, n) : sl_yield(c, d, n);
+}
+
+static int relay_return(sl_call *c, const sl_handle *h, bool yielded)
+{
+    if (yielded)
+        return h->ret_flags ? sl_rt_yield_flags(c, h->ret_flags, h->ret, h->ret_len) : sl_yield(c, h->ret, h->ret_len);
+    int r = sl_return(c, h->ret, h->ret_len);
+    if (!r)
+        c->ret_flags = h->ret_flags;
+    return r;
+}
+
 /* For an HTTP client, outputs that are ready together are yielded
  * together, up to this much: it gets the same bytes at the same moment,
- * in fewer frames. (A caller, or the call API, sees each output apart.) */
+ * in fewer frames. (A caller, or the call API, sees each output apart,
+ * typed or not.) */
 #define RELAY_CHUNK (64u * 1024u)
 
 /* Yields each output of h as it arrives (sl_respond). Returns sl_next's
@@ -432,13 +453,14 @@ static int relay_outputs(sl_call *c, sl_handle *h, bool *yielded)
             continue; /* nothing more ready: what was is out */
         if (r != 1)
             break;
-        if (sl_yield(c, d, n) < 0) {
+        if (relay_output(c, h, d, n) < 0) {
             r = SL_ECANCELED;
             break;
         }
         *yielded = true;
     }
     sl_buf_free(&pending);
+    return r;
     return r;
 }
 
@@ -457,7 +479,7 @@ int sl_respond(sl_call *c, sl_handle *h)
     bool yielded = false;
     int r = relay_outputs(c, h, &yielded);
     if (r == 0 && h->ret_len)
-        r = yielded ? sl_yield(c, h->ret, h->ret_len) : sl_return(c, h->ret, h->ret_len);
+        r = relay_return(c, h, yielded);
     else if (r == SL_EFAILED)
         r = sl_fail(c, "%s", sl_handle_error(h));
     else if (r == SL_ECANCELED || r == 1)

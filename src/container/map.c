@@ -47,6 +47,7 @@ enum { SLOT_EMPTY, SLOT_OK, SLOT_FAILED };
 
 typedef struct slot {
     uint8_t state;
+    bool typed;    /* the value is one msgpack value (sl_return_value) */
     size_t index;  /* the input it is the result of */
     size_t len, cap;
     char *data;    /* owned: the return value, or the failure reason */
@@ -430,7 +431,7 @@ static int fill(struct sl_handle *h)
 
 /* ---- results ---- */
 
-static int store(slot *s, size_t index, uint8_t state, const void *p, size_t len)
+static int store(slot *s, size_t index, uint8_t state, bool typed, const void *p, size_t len)
 {
     if (s->cap < len + 1) {
         char *d = realloc(s->data, len + 1);
@@ -443,12 +444,13 @@ static int store(slot *s, size_t index, uint8_t state, const void *p, size_t len
     s->data[len] = '\0';
     s->len = len;
     s->state = state;
+    s->typed = typed;
     s->index = index;
     return 0;
 }
 
 /* Puts the result of input `index` where sl_next will find it. */
-static int keep_result(struct sl_map *m, size_t index, bool failed, const void *p, size_t len)
+static int keep_result(struct sl_map *m, size_t index, uint8_t flags, const void *p, size_t len)
 {
     slot *s;
     if (m->opts.unordered)
@@ -456,7 +458,7 @@ static int keep_result(struct sl_map *m, size_t index, bool failed, const void *
     else
         s = &m->ring[index & m->mask];
     m->inflight--;
-    return store(s, index, failed ? SLOT_FAILED : SLOT_OK, p, len);
+    return store(s, index, flags & SL_RESULT_FAILED ? SLOT_FAILED : SLOT_OK, flags & SL_RESULT_TYPED, p, len);
 }
 
 static void note_time(struct sl_map *m, uint32_t ns)
@@ -477,7 +479,7 @@ static int on_results(struct sl_map *m, struct sl_batch *b, const uint8_t *p, si
         b->got[rec.pos] = 1;
         b->ngot++;
         note_time(m, rec.ns);
-        int r = keep_result(m, b->index[rec.pos], rec.failed, rec.data, rec.len);
+        int r = keep_result(m, b->index[rec.pos], rec.flags, rec.data, rec.len);
         if (r)
             return r;
     }
@@ -525,7 +527,7 @@ static int on_batch_failed(struct sl_map *m, struct sl_batch *b, uint32_t culpri
         bool blamed = culprit == BLAME_FIRST ? first : pos == culprit;
         int r;
         if ((blamed && (b->n == 1 || culprit != BLAME_FIRST)) || (lost && b->losses >= MAX_LOSSES)) {
-            r = keep_result(m, b->index[pos], true, why, len);
+            r = keep_result(m, b->index[pos], SL_RESULT_FAILED, why, len);
         } else {
             m->inflight--;
             r = queue_retry(m, b, pos, blamed, blamed);
@@ -545,7 +547,7 @@ static int on_batch_returned(struct sl_map *m, struct sl_batch *b)
         if (!b->got[pos]) {
             b->got[pos] = 1;
             b->ngot++;
-            int r = keep_result(m, b->index[pos], true, why, sizeof why - 1);
+            int r = keep_result(m, b->index[pos], SL_RESULT_FAILED, why, sizeof why - 1);
             if (r)
                 return r;
         }
@@ -755,4 +757,10 @@ int sl_for_each(sl_call *c, const char *fn, sl_inputs inputs)
         sl_fail(c, "%s", sl_handle_error(m));
     sl_close(m);
     return r;
+}
+
+uint8_t sl_map_result_flags(const struct sl_handle *h)
+{
+    const slot *s = h->map->current;
+    return s && s->typed ? SL_FRAME_F_TYPED : 0;
 }

@@ -107,13 +107,18 @@ static void catch_fatal_signals(void)
 /* Appends a frame for the writer (out_mu held); running out of memory ends
  * the container (the server then fails its calls with a reason) rather
  * than losing data. */
-static void append_locked(uint8_t type, uint32_t call_id, const void *p, size_t len)
+static void append_flags_locked(uint8_t type, uint8_t flags, uint32_t call_id, const void *p, size_t len)
 {
     g_ct.tail_call = NULL;
     g_ct.lazy_until = 0; /* this frame goes now, and what is before it */
-    int r = sl_frame_append(&g_ct.out, type, call_id, p, len);
+    int r = sl_frame_append_flags(&g_ct.out, type, flags, call_id, p, len);
     if (r)
         die("queueing output", -r);
+}
+
+static void append_locked(uint8_t type, uint32_t call_id, const void *p, size_t len)
+{
+    append_flags_locked(type, 0, call_id, p, len);
 }
 
 static void append_head_locked(struct sl_call *c)
@@ -271,11 +276,11 @@ static _Noreturn void exit_when_drained(void)
  * wait up to LAZY_NS for the next ones (when all that waits is such
  * results); any other goes at once. Waits for credit like a yield.
  * 0, or SL_ECANCELED. */
-static int emit_result(struct sl_call *c, uint32_t pos, bool failed, uint32_t ns, const void *data, size_t len)
+static int emit_result(struct sl_call *c, uint32_t pos, uint8_t flags, uint32_t ns, const void *data, size_t len)
 {
     bool quick = ns < QUICK_INPUT_NS;
     uint8_t head[SL_RESULT_HEAD_SIZE];
-    sl_result_head(head, pos, failed, ns, (uint32_t)len);
+    sl_result_head(head, pos, flags, ns, (uint32_t)len);
     size_t size = sizeof head + len;
     pthread_mutex_lock(&g_ct.out_mu);
     while (!c->cancelled && c->unacked > 0 && c->unacked + size > SL_STREAM_WINDOW)
@@ -365,7 +370,7 @@ static void finish_call(struct sl_call *c, int rc)
     if (rc >= 0) {
         if (!c->head_sent)
             append_head_locked(c);
-        append_locked(SL_FRAME_RETURN, c->id, c->ret, c->has_ret ? c->ret_len : 0);
+        append_flags_locked(SL_FRAME_RETURN, c->has_ret ? c->ret_flags : 0, c->id, c->ret, c->has_ret ? c->ret_len : 0);
     } else {
         append_locked(SL_FRAME_ERROR, c->id, msg, strlen(msg));
     }
@@ -383,6 +388,7 @@ static void reset_input(struct sl_call *c)
     c->ret = NULL;
     c->ret_len = 0;
     c->has_ret = false;
+    c->ret_flags = 0;
     free(c->fail_msg);
     c->fail_msg = NULL;
     for (size_t i = 0; i < c->nallocs; i++)
@@ -398,15 +404,17 @@ static void reset_input(struct sl_call *c)
 static int emit_input_result(struct sl_call *c, uint32_t pos, int rc, uint64_t ns)
 {
     uint32_t ns32 = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
-    if (rc >= 0)
-        return emit_result(c, pos, false, ns32, c->ret, c->has_ret ? c->ret_len : 0);
+    if (rc >= 0) {
+        uint8_t typed = c->has_ret && (c->ret_flags & SL_FRAME_F_TYPED) ? SL_RESULT_TYPED : 0;
+        return emit_result(c, pos, typed, ns32, c->ret, c->has_ret ? c->ret_len : 0);
+    }
     char fallback[256];
     const char *msg = c->fail_msg;
     if (!msg) {
         snprintf(fallback, sizeof fallback, "%s returned %d (%s)", g_ct.def->name, rc, sl_strerror(rc));
         msg = fallback;
     }
-    return emit_result(c, pos, true, ns32, msg, strlen(msg));
+    return emit_result(c, pos, SL_RESULT_FAILED, ns32, msg, strlen(msg));
 }
 
 /* Runs each input of a map batch in turn, on this one thread, sending
@@ -673,7 +681,7 @@ static void handle_frame(const sl_frame *f)
     case SL_FRAME_CALL_ERROR:
     case SL_FRAME_CALL_LOST:
     case SL_FRAME_CALL_CRASHED:
-        sl_handles_on_frame(f->type, f->call_id, f->payload, f->len);
+        sl_handles_on_frame(f->type, f->flags, f->call_id, f->payload, f->len);
         break;
     default:
         die("unexpected frame from the server", EBADMSG);
@@ -756,6 +764,11 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd, volatile uint32_t *c
 
 int sl_rt_yield(struct sl_call *c, const void *data, size_t len)
 {
+    return sl_rt_yield_flags(c, 0, data, len);
+}
+
+int sl_rt_yield_flags(struct sl_call *c, uint8_t flags, const void *data, size_t len)
+{
     if (c->is_batch) /* a map's inputs give return values; yields go nowhere */
         return sl_rt_cancelled(c) ? SL_ECANCELED : 0;
     pthread_mutex_lock(&g_ct.out_mu);
@@ -768,7 +781,7 @@ int sl_rt_yield(struct sl_call *c, const void *data, size_t len)
     c->unacked += len;
     if (!c->head_sent)
         append_head_locked(c);
-    append_locked(SL_FRAME_OUTPUT, c->id, data, len);
+    append_flags_locked(SL_FRAME_OUTPUT, flags, c->id, data, len);
     out_unlock_and_wake();
     return 0;
 }

@@ -66,10 +66,10 @@ long sl_batch_count(const void *p, size_t len)
     return k < 0 ? k : count;
 }
 
-void sl_result_head(uint8_t out[SL_RESULT_HEAD_SIZE], uint32_t pos, bool failed, uint32_t ns, uint32_t len)
+void sl_result_head(uint8_t out[SL_RESULT_HEAD_SIZE], uint32_t pos, uint8_t flags, uint32_t ns, uint32_t len)
 {
     put_u32(out, pos);
-    out[4] = failed ? 1 : 0;
+    out[4] = flags;
     put_u32(out + 5, ns);
     put_u32(out + 9, len);
 }
@@ -77,7 +77,7 @@ void sl_result_head(uint8_t out[SL_RESULT_HEAD_SIZE], uint32_t pos, bool failed,
 int sl_result_append(sl_buf *b, const sl_result_rec *rec)
 {
     uint8_t head[SL_RESULT_HEAD_SIZE];
-    sl_result_head(head, rec->pos, rec->failed, rec->ns, rec->len);
+    sl_result_head(head, rec->pos, rec->flags, rec->ns, rec->len);
     int r = sl_buf_reserve(b, sizeof head + rec->len);
     if (!r)
         r = sl_buf_append(b, head, sizeof head);
@@ -97,10 +97,11 @@ int sl_result_next(sl_reader *r, sl_result_rec *out)
     out->ns = sl_read_u32(r);
     out->len = sl_read_u32(r);
     out->data = take(r, out->len);
-    if (!f || !out->data || *f > 1) {
+    if (!f || !out->data || (*f & ~(SL_RESULT_FAILED | SL_RESULT_TYPED)) ||
+        *f == (SL_RESULT_FAILED | SL_RESULT_TYPED)) {
         r->err = -EBADMSG;
         return -EBADMSG;
     }
-    out->failed = *f == 1;
+    out->flags = *f;
     return 1;
 }

@@ -16,7 +16,8 @@ static uint32_t get_u32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-int sl_frame_append_header(sl_buf *out, uint8_t type, uint32_t call_id, size_t len)
+/* The one place a header is written: every appender goes through it. */
+static int append_header(sl_buf *out, uint8_t type, uint8_t flags, uint32_t call_id, size_t len)
 {
     if (len > SL_FRAME_MAX_PAYLOAD)
         return -EMSGSIZE;
@@ -26,19 +27,30 @@ int sl_frame_append_header(sl_buf *out, uint8_t type, uint32_t call_id, size_t l
     uint8_t *h = out->data + out->len;
     put_u32(h, (uint32_t)len);
     h[4] = type;
-    h[5] = 0;
+    h[5] = flags;
     h[6] = h[7] = 0;
     put_u32(h + 8, call_id);
     out->len += SL_FRAME_HEADER_SIZE;
     return 0;
 }
 
-int sl_frame_append(sl_buf *out, uint8_t type, uint32_t call_id, const void *payload, size_t len)
+int sl_frame_append_header(sl_buf *out, uint8_t type, uint32_t call_id, size_t len)
 {
-    int r = sl_frame_append_header(out, type, call_id, len);
+    return append_header(out, type, 0, call_id, len);
+}
+
+int sl_frame_append_flags(sl_buf *out, uint8_t type, uint8_t flags, uint32_t call_id, const void *payload,
+                          size_t len)
+{
+    int r = append_header(out, type, flags, call_id, len);
     if (r)
         return r;
     return sl_buf_append(out, payload, len); /* space already reserved */
+}
+
+int sl_frame_append(sl_buf *out, uint8_t type, uint32_t call_id, const void *payload, size_t len)
+{
+    return sl_frame_append_flags(out, type, 0, call_id, payload, len);
 }
 
 int sl_frame_extend(sl_buf *out, size_t frame_off, const void *p, size_t len)

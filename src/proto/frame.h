@@ -21,6 +21,11 @@
 /* Any frame larger than this is malformed: it ends the sender's channel. */
 #define SL_FRAME_MAX_PAYLOAD (17u * 1024u * 1024u)
 
+/* Frame flags (the header's flags byte; unknown bits are ignored). */
+/* OUTPUT, RETURN, CALL_OUTPUT, CALL_RETURN: the payload is one msgpack value
+ * (sl_yield_value / sl_return_value), not raw bytes. */
+#define SL_FRAME_F_TYPED 0x01u
+
 typedef enum sl_frame_type {
     /* zygote -> server */
     SL_FRAME_FUNCTABLE = 1, /* the app's functions (sl_functable codec) */
@@ -63,8 +68,11 @@ typedef struct sl_frame {
     uint32_t len;
 } sl_frame;
 
-/* Appends one whole frame. 0 or -ENOMEM / -EMSGSIZE. */
+/* Appends one whole frame (flags 0). 0 or -ENOMEM / -EMSGSIZE. */
 int sl_frame_append(sl_buf *out, uint8_t type, uint32_t call_id, const void *payload, size_t len);
+/* The same with the header's flags byte set (SL_FRAME_F_*). */
+int sl_frame_append_flags(sl_buf *out, uint8_t type, uint8_t flags, uint32_t call_id, const void *payload,
+                          size_t len);
 
 /* Appends a frame header whose payload the caller appends next (exactly
  * `len` bytes). Lets encoders write payloads in place. */

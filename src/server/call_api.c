@@ -12,8 +12,15 @@
  *   anything else          one JSON document, streamed:
  *                          {"outputs": [...], "return": ...}; a failure before
  *                          the first byte is a 500 {"error": ...}
- * Outputs and return values are byte strings: they appear as JSON strings
- * when they are UTF-8, else as {"hex": "..."}.
+ * The arguments may nest arrays and objects (an object is a msgpack map)
+ * up to SL_VALUE_MAX_DEPTH levels, counting the argument array.
+ * A typed output or return value (sl_yield_value, sl_return_value: frames
+ * marked SL_FRAME_F_TYPED) appears as the JSON value it holds (bytes as
+ * {"hex": "..."}), and its NDJSON line says "typed": true; in SSE its data
+ * is that JSON text. Other outputs and return values are byte strings:
+ * JSON strings when they are UTF-8, else {"hex": "..."}; so is a typed
+ * value with no JSON form (an ext, a map key that is not a string or an
+ * integer).
  *
  *   POST /_sluice/spawn/<function>   202 {"call_id": "..."}: the call runs
  *                                    on without a client (outputs dropped)
@@ -23,49 +30,17 @@
  */
 #include <errno.h>
 #include <jansson.h>
-#include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proto/frame.h"
 #include "server/server.h"
+#include "server/typed_json.h"
 
 /* ---- JSON arguments to msgpack ---- */
 
-static int pack_json(msgpack_packer *pk, const json_t *v, int depth)
-{
-    if (depth > 32)
-        return -EINVAL;
-    switch (json_typeof(v)) {
-    case JSON_INTEGER:
-        return msgpack_pack_int64(pk, json_integer_value(v));
-    case JSON_REAL:
-        return msgpack_pack_double(pk, json_real_value(v));
-    case JSON_TRUE:
-        return msgpack_pack_true(pk);
-    case JSON_FALSE:
-        return msgpack_pack_false(pk);
-    case JSON_NULL:
-        return msgpack_pack_nil(pk);
-    case JSON_STRING: {
-        size_t n = json_string_length(v);
-        int r = msgpack_pack_str(pk, n);
-        return r ? r : msgpack_pack_str_body(pk, json_string_value(v), n);
-    }
-    case JSON_ARRAY: {
-        size_t i;
-        json_t *e;
-        int r = msgpack_pack_array(pk, json_array_size(v));
-        json_array_foreach(v, i, e) if (!r) r = pack_json(pk, e, depth + 1);
-        return r;
-    }
-    default:
-        return -EINVAL; /* objects: not an argument type (yet) */
-    }
-}
-
-/* Parses the body into msgpack arguments in s->arg; on error a reason. */
+/* Parses the body into msgpack arguments in `out`; on error a reason. */
 static int parse_args(h2o_req_t *req, sl_buf *out, char *why, size_t n)
 {
     json_error_t err;
@@ -74,16 +49,14 @@ static int parse_args(h2o_req_t *req, sl_buf *out, char *why, size_t n)
         snprintf(why, n, "the body is not JSON: %s (line %d)", err.text, err.line);
         return -EINVAL;
     }
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    int r = json_is_array(args) ? pack_json(&pk, args, 0) : -EINVAL;
-    if (r)
-        snprintf(why, n, "the body must be a JSON array of arguments (numbers, strings, booleans, null, arrays)");
-    else if (sl_buf_append(out, sb.data, sb.size))
-        r = -ENOMEM, snprintf(why, n, "server out of memory");
-    msgpack_sbuffer_destroy(&sb);
+    int r = json_is_array(args) ? sl_json_to_msgpack(args, out) : -EINVAL;
+    if (r == -ENOMEM)
+        snprintf(why, n, "server out of memory");
+    else if (r && json_is_array(args))
+        snprintf(why, n, "the arguments nest deeper than %d arrays and objects (the argument array is one)",
+                 SL_VALUE_MAX_DEPTH);
+    else if (r)
+        snprintf(why, n, "the body must be a JSON array of arguments");
     json_decref(args);
     return r;
 }
@@ -112,19 +85,20 @@ const char *sl_api_content_type(sl_api_format f)
     }
 }
 
-/* Appends bytes as a JSON value: a string if UTF-8, else {"hex": ...}. */
-static int append_json_bytes(sl_buf *out, const uint8_t *p, size_t len)
+/* An output or return value as JSON: a typed one (SL_FRAME_F_TYPED) as
+ * the value it holds, raw bytes (or a typed value with no JSON form) as a
+ * string if UTF-8, else {"hex": ...}. *typed says which it became. A new
+ * reference, or NULL when out of memory. */
+static json_t *value_json(uint8_t flags, const uint8_t *p, size_t len, bool *typed)
 {
-    json_t *v = json_stringn((const char *)p, len);
-    if (!v) {
-        char *hex = malloc(len * 2 + 1);
-        if (!hex)
-            return -ENOMEM;
-        for (size_t i = 0; i < len; i++)
-            snprintf(hex + 2 * i, 3, "%02x", p[i]);
-        v = json_pack("{s:s}", "hex", hex);
-        free(hex);
-    }
+    json_t *v = flags & SL_FRAME_F_TYPED ? sl_msgpack_to_json(p, len) : NULL;
+    *typed = v != NULL;
+    return v ? v : sl_json_bytes(p, len);
+}
+
+/* Appends JSON value v (a reference this takes) as compact text. */
+static int append_json(sl_buf *out, json_t *v)
+{
     char *text = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
     json_decref(v);
     if (!text)
@@ -132,6 +106,13 @@ static int append_json_bytes(sl_buf *out, const uint8_t *p, size_t len)
     int r = sl_buf_append(out, text, strlen(text));
     free(text);
     return r;
+}
+
+/* Appends an output or return value as JSON (see value_json). */
+static int append_value(sl_buf *out, uint8_t flags, const uint8_t *p, size_t len)
+{
+    bool typed;
+    return append_json(out, value_json(flags, p, len, &typed));
 }
 
 static int append_str(sl_buf *out, const char *s)
@@ -160,44 +141,61 @@ static int append_sse(sl_buf *out, const char *event, const uint8_t *p, size_t l
     return r ? r : append_str(out, "\n");
 }
 
-/* One NDJSON line: {"<key>": <bytes as JSON>}. */
-static int append_ndjson(sl_buf *out, const char *key, const uint8_t *p, size_t len)
+/* SSE data for a value: a typed one as its JSON text, raw bytes as they are. */
+static int append_sse_value(sl_buf *out, const char *event, uint8_t flags, const uint8_t *p, size_t len)
 {
-    int r = append_str(out, "{\"");
-    r = r ? r : append_str(out, key);
-    r = r ? r : append_str(out, "\":");
-    r = r ? r : append_json_bytes(out, p, len);
-    return r ? r : append_str(out, "}\n");
+    json_t *v = flags & SL_FRAME_F_TYPED ? sl_msgpack_to_json(p, len) : NULL;
+    char *text = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    json_decref(v);
+    if (v && !text)
+        return -ENOMEM;
+    int r = text ? append_sse(out, event, (const uint8_t *)text, strlen(text)) : append_sse(out, event, p, len);
+    free(text);
+    return r;
 }
 
-int sl_api_output(sl_stream *s, const uint8_t *p, size_t len)
+/* One NDJSON line: {"<key>": <value as JSON>}, plus "typed": true when it
+ * was a typed value (so a client can tell a typed string from bytes). */
+static int append_ndjson(sl_buf *out, const char *key, uint8_t flags, const uint8_t *p, size_t len)
+{
+    bool typed;
+    json_t *line = json_object(), *v = value_json(flags, p, len, &typed);
+    if (!line || json_object_set_new(line, key, v) || (typed && json_object_set_new(line, "typed", json_true()))) {
+        json_decref(line); /* set_new took v, even when it failed */
+        return -ENOMEM;
+    }
+    int r = append_json(out, line);
+    return r ? r : append_str(out, "\n");
+}
+
+int sl_api_output(sl_stream *s, uint8_t flags, const uint8_t *p, size_t len)
 {
     sl_buf *out = &s->pending;
     int r;
     switch (s->format) {
     case SL_API_SSE:
-        return append_sse(out, NULL, p, len);
+        return append_sse_value(out, NULL, flags, p, len);
     case SL_API_NDJSON:
-        return append_ndjson(out, "output", p, len);
+        return append_ndjson(out, "output", flags, p, len);
     default:
         r = append_str(out, s->json_items ? "," : "{\"outputs\":[");
         s->json_items = true;
-        return r ? r : append_json_bytes(out, p, len);
+        return r ? r : append_value(out, flags, p, len);
     }
 }
 
-int sl_api_return(sl_stream *s, const uint8_t *p, size_t len)
+int sl_api_return(sl_stream *s, uint8_t flags, const uint8_t *p, size_t len)
 {
     sl_buf *out = &s->pending;
     int r;
     switch (s->format) {
     case SL_API_SSE:
-        return len ? append_sse(out, "return", p, len) : 0;
+        return len ? append_sse_value(out, "return", flags, p, len) : 0;
     case SL_API_NDJSON:
-        return append_ndjson(out, "return", p, len);
+        return append_ndjson(out, "return", flags, p, len);
     default:
         r = append_str(out, s->json_items ? "],\"return\":" : "{\"outputs\":[],\"return\":");
-        r = r ? r : append_json_bytes(out, p, len);
+        r = r ? r : append_value(out, flags, p, len);
         return r ? r : append_str(out, "}\n");
     }
 }
@@ -208,7 +206,7 @@ int sl_api_error(sl_stream *s, const char *reason)
 {
     if (s->format != SL_API_NDJSON)
         return 0;
-    return append_ndjson(&s->pending, "error", (const uint8_t *)reason, strlen(reason));
+    return append_ndjson(&s->pending, "error", 0, (const uint8_t *)reason, strlen(reason));
 }
 
 char *sl_api_error_body(const char *reason)
@@ -230,6 +228,7 @@ typedef struct result {
     bool done, failed;
     char *value;      /* owned: the return value or the error */
     size_t len;
+    uint8_t flags;    /* the RETURN frame's: SL_FRAME_F_TYPED */
     double ended_at;
 } result;
 
@@ -266,7 +265,7 @@ void sl_api_sweep(double now)
     }
 }
 
-int sl_api_detached_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len)
+int sl_api_detached_frame(sl_stream *s, uint8_t type, uint8_t flags, const uint8_t *p, size_t len)
 {
     switch (type) {
     case SL_FRAME_HEAD:
@@ -287,6 +286,7 @@ int sl_api_detached_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t l
         memcpy(r->value, p, len);
         r->value[len] = '\0';
         r->len = len;
+        r->flags = failed ? 0 : flags;
     }
     if (r) {
         r->done = true;
@@ -320,12 +320,6 @@ static void send_json(h2o_req_t *req, int status, json_t *doc)
     h2o_send(req, bufs, 2, H2O_SEND_STATE_FINAL);
 }
 
-static json_t *bytes_json(const char *p, size_t len)
-{
-    json_t *v = json_stringn(p, len);
-    return v ? v : json_pack("{s:s}", "hex", "(binary)");
-}
-
 int sl_api_result(h2o_req_t *req, h2o_iovec_t id_text)
 {
     char buf[16];
@@ -333,14 +327,15 @@ int sl_api_result(h2o_req_t *req, h2o_iovec_t id_text)
     char *end;
     unsigned long id = strtoul(buf, &end, 16);
     result *r = *buf && !*end ? find_result((uint32_t)id) : NULL;
+    bool typed;
     if (!r)
         send_json(req, 404, json_pack("{s:s}", "error", "no such call (or its result expired)"));
     else if (!r->done)
         send_json(req, 202, json_pack("{s:s}", "status", "running"));
     else if (r->failed)
-        send_json(req, 500, json_pack("{s:o}", "error", bytes_json(r->value, r->len)));
+        send_json(req, 500, json_pack("{s:o}", "error", sl_json_bytes(r->value, r->len)));
     else
-        send_json(req, 200, json_pack("{s:o}", "return", bytes_json(r->value, r->len)));
+        send_json(req, 200, json_pack("{s:o}", "return", value_json(r->flags, (const uint8_t *)r->value, r->len, &typed)));
     return 0;
 }
 

@@ -129,8 +129,9 @@ static void report_failure(sl_stream *s, const char *why, size_t len)
     sl_buf_free(&crashed);
 }
 
-/* The callee's call ended: report to the caller, count it, let it go. */
-static void call_ended(sl_stream *s, bool failed, const uint8_t *p, size_t len)
+/* The callee's call ended: report to the caller (a return value with its
+ * frame's flags), count it, let it go. */
+static void call_ended(sl_stream *s, bool failed, uint8_t flags, const uint8_t *p, size_t len)
 {
     s->done = true;
     s->ct = NULL;
@@ -140,7 +141,7 @@ static void call_ended(sl_stream *s, bool failed, const uint8_t *p, size_t len)
             report_failure(s, (const char *)p, len);
             s->fn->calls_failed++;
         } else {
-            sl_pool_send(s->caller, SL_FRAME_CALL_RETURN, s->handle, p, len);
+            sl_pool_send_flags(s->caller, SL_FRAME_CALL_RETURN, flags, s->handle, p, len);
             s->fn->calls_ok++;
         }
     }
@@ -148,7 +149,7 @@ static void call_ended(sl_stream *s, bool failed, const uint8_t *p, size_t len)
     sl_stream_mark_dirty(s); /* the flush frees it */
 }
 
-int sl_calls_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len)
+int sl_calls_on_frame(sl_stream *s, uint8_t type, uint8_t flags, const uint8_t *p, size_t len)
 {
     switch (type) {
     case SL_FRAME_HEAD: {
@@ -159,13 +160,13 @@ int sl_calls_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len)
     }
     case SL_FRAME_OUTPUT:
         if (s->piped && s->parent && !s->cancelled)
-            sl_stream_emit(s->parent, p, len);
+            sl_stream_emit(s->parent, flags, p, len);
         else
-            sl_calls_forward(s, p, len);
+            sl_calls_forward(s, flags, p, len);
         return 0;
     case SL_FRAME_RETURN:
     case SL_FRAME_ERROR:
-        call_ended(s, type == SL_FRAME_ERROR, p, len);
+        call_ended(s, type == SL_FRAME_ERROR, flags, p, len);
         return 0;
     default:
         return -EBADMSG;
@@ -186,10 +187,10 @@ int sl_calls_encode_input(sl_stream *s, sl_buf *out)
     return r;
 }
 
-void sl_calls_forward(sl_stream *s, const uint8_t *p, size_t len)
+void sl_calls_forward(sl_stream *s, uint8_t flags, const uint8_t *p, size_t len)
 {
     if (s->caller && !s->cancelled) {
-        sl_pool_send(s->caller, SL_FRAME_CALL_OUTPUT, s->handle, p, len);
+        sl_pool_send_flags(s->caller, SL_FRAME_CALL_OUTPUT, flags, s->handle, p, len);
         s->delivered = true;
     }
 }

@@ -421,11 +421,11 @@ static void call_ended(sl_stream *s, bool failed, const char *reason, size_t rea
     sl_stream_mark_dirty(s);
 }
 
-static int append_output(sl_stream *s, const uint8_t *p, size_t len)
+static int append_output(sl_stream *s, uint8_t flags, const uint8_t *p, size_t len)
 {
     if (!s->req || s->cancelled)
         return 0; /* the container stops at its next yield */
-    if (s->format ? sl_api_output(s, p, len) : sl_buf_append(&s->pending, p, len))
+    if (s->format ? sl_api_output(s, flags, p, len) : sl_buf_append(&s->pending, p, len))
         return -ENOMEM;
     s->delivered = true;
     s->pending_credit += len;
@@ -433,11 +433,11 @@ static int append_output(sl_stream *s, const uint8_t *p, size_t len)
     return 0;
 }
 
-void sl_stream_emit(sl_stream *s, const uint8_t *p, size_t len)
+void sl_stream_emit(sl_stream *s, uint8_t flags, const uint8_t *p, size_t len)
 {
     if (s->is_call)
-        sl_calls_forward(s, p, len);
-    else if (append_output(s, p, len))
+        sl_calls_forward(s, flags, p, len);
+    else if (append_output(s, flags, p, len))
         sl_stream_cancel(s, "server out of memory");
 }
 
@@ -446,12 +446,12 @@ sl_stream *sl_stream_credit_target(sl_stream *s)
     return s->piped_child && s->piped_child->ct ? s->piped_child : s;
 }
 
-int sl_stream_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len)
+int sl_stream_on_frame(sl_stream *s, uint8_t type, uint8_t flags, const uint8_t *p, size_t len)
 {
     if (s->is_call)
-        return sl_calls_on_frame(s, type, p, len);
+        return sl_calls_on_frame(s, type, flags, p, len);
     if (s->detached)
-        return sl_api_detached_frame(s, type, p, len);
+        return sl_api_detached_frame(s, type, flags, p, len);
     switch (type) {
     case SL_FRAME_HEAD:
         /* a second head, or one that does not decode: the container is broken.
@@ -461,10 +461,10 @@ int sl_stream_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len)
             return -EBADMSG;
         return sl_head_decode(p, len, &s->head);
     case SL_FRAME_OUTPUT:
-        return append_output(s, p, len);
+        return append_output(s, flags, p, len);
     case SL_FRAME_RETURN:
         if (s->req && !s->cancelled &&
-            (s->format ? sl_api_return(s, p, len) : sl_buf_append(&s->pending, p, len)))
+            (s->format ? sl_api_return(s, flags, p, len) : sl_buf_append(&s->pending, p, len)))
             call_ended(s, true, "server out of memory", 20);
         else
             call_ended(s, false, NULL, 0);
@@ -480,7 +480,7 @@ int sl_stream_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len)
 void sl_stream_fail(sl_stream *s, const char *reason)
 {
     if (s->is_call || s->detached) {
-        sl_stream_on_frame(s, SL_FRAME_ERROR, (const uint8_t *)reason, strlen(reason));
+        sl_stream_on_frame(s, SL_FRAME_ERROR, 0, (const uint8_t *)reason, strlen(reason));
         return;
     }
     call_ended(s, true, reason, strlen(reason));

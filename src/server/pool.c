@@ -184,9 +184,14 @@ void sl_pool_flush(void)
 
 void sl_pool_send(sl_container *ct, uint8_t type, uint32_t call_id, const void *p, size_t len)
 {
+    sl_pool_send_flags(ct, type, 0, call_id, p, len);
+}
+
+void sl_pool_send_flags(sl_container *ct, uint8_t type, uint8_t flags, uint32_t call_id, const void *p, size_t len)
+{
     if (ct->state == SL_CT_DEAD)
         return;
-    if (sl_frame_append(&ct->out, type, call_id, p, len)) {
+    if (sl_frame_append_flags(&ct->out, type, flags, call_id, p, len)) {
         sl_pool_kill(ct, "the server ran out of memory for its input");
         return;
     }
@@ -546,7 +551,7 @@ static int on_call_frame(sl_container *ct, const sl_frame *f)
         if (--ct->inflight == 0)
             ct->idle_since = sl_now();
     }
-    int r = sl_stream_on_frame(s, f->type, f->payload, f->len);
+    int r = sl_stream_on_frame(s, f->type, f->flags, f->payload, f->len);
     if (ends)
         dispatch(ct->fn);
     return r;

@@ -158,6 +158,8 @@ int sl_pool_reload(sl_functable *t);
 sl_function *sl_pool_find(const char *name);
 /* Queues a frame for a container (dropped if it is dead). */
 void sl_pool_send(sl_container *ct, uint8_t type, uint32_t call_id, const void *p, size_t len);
+/* sl_pool_send with the frame's flags (SL_FRAME_F_TYPED, relayed). */
+void sl_pool_send_flags(sl_container *ct, uint8_t type, uint8_t flags, uint32_t call_id, const void *p, size_t len);
 /* Queues a stream's call on its function and dispatches what fits. */
 void sl_pool_submit(sl_stream *s);
 /* A queued stream whose client left: unqueue it. */
@@ -231,16 +233,17 @@ void sl_stream_release(sl_stream *s);
 void sl_stream_mark_dirty(sl_stream *s);
 /* Output for the stream's client or caller that did not come from its own
  * container (a piped child's). */
-void sl_stream_emit(sl_stream *s, const uint8_t *p, size_t len);
+void sl_stream_emit(sl_stream *s, uint8_t flags, const uint8_t *p, size_t len);
 /* Where credit for the stream's output goes: a piped child, or itself. */
 sl_stream *sl_stream_credit_target(sl_stream *s);
 /* Cancels the call and every call it made; never frees. */
 void sl_stream_cancel(sl_stream *s, const char *why);
 /* The call ran past its function's timeout: fail it, and stop it. */
 void sl_stream_timeout(sl_stream *s);
-/* A frame for one call, from its container. 0, or a negative code when the
- * frame is malformed (the pool then kills the container). */
-int sl_stream_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len);
+/* A frame for one call, from its container (flags: its SL_FRAME_F_*). 0, or
+ * a negative code when the frame is malformed (the pool then kills the
+ * container). */
+int sl_stream_on_frame(sl_stream *s, uint8_t type, uint8_t flags, const uint8_t *p, size_t len);
 /* The call ended without a frame saying so (its container died). */
 void sl_stream_fail(sl_stream *s, const char *reason);
 /* Encodes the INPUT payload of a stream's request. */
@@ -256,11 +259,11 @@ size_t sl_gateway_open_streams(void);
  * CALL_CANCEL. 0, or a negative code if the frame is malformed. */
 int sl_calls_on_caller_frame(sl_container *ct, uint8_t type, uint32_t handle, const uint8_t *p, size_t len);
 /* A frame from the callee of a call stream (HEAD, OUTPUT, RETURN, ERROR). */
-int sl_calls_on_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len);
+int sl_calls_on_frame(sl_stream *s, uint8_t type, uint8_t flags, const uint8_t *p, size_t len);
 int sl_calls_encode_input(sl_stream *s, sl_buf *out);
 void sl_calls_cancel_children(sl_stream *parent, const char *why);
 /* Forwards output of call stream `s` to its caller (CALL_OUTPUT). */
-void sl_calls_forward(sl_stream *s, const uint8_t *p, size_t len);
+void sl_calls_forward(sl_stream *s, uint8_t flags, const uint8_t *p, size_t len);
 /* A call stream timed out: tell its caller, and let go of it. */
 void sl_calls_timed_out(sl_stream *s, const char *why);
 /* The caller's container is gone: cancel the calls it made. */
@@ -276,14 +279,15 @@ int sl_api_call(h2o_req_t *req, h2o_iovec_t name, sl_stream *(*attach)(sl_functi
 /* GET /_sluice/result/<call id>. */
 int sl_api_result(h2o_req_t *req, h2o_iovec_t id);
 /* A frame for a spawned call, which has no client: its end is kept. */
-int sl_api_detached_frame(sl_stream *s, uint8_t type, const uint8_t *p, size_t len);
+int sl_api_detached_frame(sl_stream *s, uint8_t type, uint8_t flags, const uint8_t *p, size_t len);
 /* Drops expired results. */
 void sl_api_sweep(double now);
 const char *sl_api_content_type(sl_api_format f);
 /* Append an output / the return value / a late failure to s->pending in
- * the stream's format. 0 or -ENOMEM. */
-int sl_api_output(sl_stream *s, const uint8_t *p, size_t len);
-int sl_api_return(sl_stream *s, const uint8_t *p, size_t len);
+ * the stream's format (flags: the frame's; typed values become JSON
+ * values). 0 or -ENOMEM. */
+int sl_api_output(sl_stream *s, uint8_t flags, const uint8_t *p, size_t len);
+int sl_api_return(sl_stream *s, uint8_t flags, const uint8_t *p, size_t len);
 int sl_api_error(sl_stream *s, const char *reason);
 /* {"error": reason} (caller frees), or NULL. */
 char *sl_api_error_body(const char *reason);

@@ -80,17 +80,18 @@ static void test_results_round_trip(void **state)
 {
     (void)state;
     sl_buf b = {0};
-    sl_result_rec in[] = {{0, false, 120, (const uint8_t *)"segment 0\n", 10},
-                          {7, true, 0xffffffffu, (const uint8_t *)"boom", 4},
-                          {2, false, 1, NULL, 0}};
-    for (size_t i = 0; i < 3; i++)
+    sl_result_rec in[] = {{0, 0, 120, (const uint8_t *)"segment 0\n", 10},
+                          {7, SL_RESULT_FAILED, 0xffffffffu, (const uint8_t *)"boom", 4},
+                          {2, SL_RESULT_TYPED, 1, (const uint8_t *)"\x2a", 1},
+                          {3, 0, 1, NULL, 0}};
+    for (size_t i = 0; i < 4; i++)
         assert_int_equal(sl_result_append(&b, &in[i]), 0);
     sl_reader r = sl_reader_init(b.data, b.len);
     sl_result_rec out;
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 4; i++) {
         assert_int_equal(sl_result_next(&r, &out), 1);
         assert_int_equal(out.pos, in[i].pos);
-        assert_int_equal(out.failed, in[i].failed);
+        assert_int_equal(out.flags, in[i].flags);
         assert_int_equal(out.ns, in[i].ns);
         assert_int_equal(out.len, in[i].len);
         if (out.len)
@@ -104,17 +105,19 @@ static void test_results_reject_truncation_and_bad_flag(void **state)
 {
     (void)state;
     sl_buf b = {0};
-    sl_result_rec rec = {3, false, 5, (const uint8_t *)"abc", 3};
+    sl_result_rec rec = {3, 0, 5, (const uint8_t *)"abc", 3};
     assert_int_equal(sl_result_append(&b, &rec), 0);
     for (size_t n = 1; n < b.len; n++) {
         sl_reader r = sl_reader_init(b.data, n);
         sl_result_rec out;
         assert_int_equal(sl_result_next(&r, &out), -EBADMSG);
     }
-    b.data[4] = 2; /* failed is 0 or 1 */
-    sl_reader r = sl_reader_init(b.data, b.len);
-    sl_result_rec out;
-    assert_int_equal(sl_result_next(&r, &out), -EBADMSG);
+    for (unsigned bad = 3; bad < 256; bad++) { /* a failure reason is never typed */
+        b.data[4] = (uint8_t)bad;
+        sl_reader r = sl_reader_init(b.data, b.len);
+        sl_result_rec out;
+        assert_int_equal(sl_result_next(&r, &out), -EBADMSG);
+    }
     sl_buf_free(&b);
 }
 

@@ -386,6 +386,23 @@ static void test_frame_parse_passes_flags_through(void **state)
     assert_int_equal(f.type, SL_FRAME_CANCEL);
 }
 
+static void test_frame_append_flags_sets_the_flags_byte(void **state)
+{
+    (void)state;
+    sl_buf b = {0};
+    assert_int_equal(sl_frame_append_flags(&b, SL_FRAME_RETURN, SL_FRAME_F_TYPED, 9, "\xc0", 1), 0);
+    assert_int_equal(b.data[5], SL_FRAME_F_TYPED);
+    uint8_t *d = dup_bytes(b.data, b.len);
+    sl_frame f;
+    assert_int_equal(sl_frame_parse(d, b.len, &f), (long)(SL_FRAME_HEADER_SIZE + 1));
+    assert_int_equal(f.type, SL_FRAME_RETURN);
+    assert_int_equal(f.flags, SL_FRAME_F_TYPED);
+    assert_int_equal(f.call_id, 9);
+    assert_int_equal(f.payload[0], 0xc0);
+    free(d);
+    sl_buf_free(&b);
+}
+
 static void test_frame_parse_rejects_len_over_max(void **state)
 {
     (void)state;
@@ -606,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_frame_many_frames_in_one_buffer_parse_back_in_order),
         cmocka_unit_test(test_frame_parse_reassembles_frames_split_across_reads),
         cmocka_unit_test(test_frame_parse_passes_flags_through),
+        cmocka_unit_test(test_frame_append_flags_sets_the_flags_byte),
         cmocka_unit_test(test_frame_parse_rejects_len_over_max),
         cmocka_unit_test(test_frame_parse_of_len_at_max_waits_for_payload),
         cmocka_unit_test(test_frame_parse_rejects_type_zero),
