@@ -29,22 +29,39 @@ int sl_args_encode_int(long long v, void **out, size_t *len)
     return 0;
 }
 
+/* A call's decoded arguments (c->args). A batch decodes each input's
+ * into the same one, reusing its memory. */
+typedef struct decoded_args {
+    msgpack_unpacked u;
+    bool valid; /* u holds this input's arguments */
+} decoded_args;
+
 /* The call's arguments as a msgpack array, or NULL if they are not one.
  * Decoded on first use (strings NUL-terminated in the decoded zone) and
  * kept in c->args until the call ends. */
 static const msgpack_object_array *args(sl_call *c)
 {
-    if (!c->args) {
-        msgpack_unpacked *u = malloc(sizeof *u);
-        if (!u)
+    decoded_args *a = c->args;
+    if (!a) {
+        if (!(a = malloc(sizeof *a)))
             return NULL;
-        msgpack_unpacked_init(u);
-        if (sl_value_unpack(u, c->req->body, c->req->body_len) || u->data.type != MSGPACK_OBJECT_ARRAY)
-            u->data.type = MSGPACK_OBJECT_NIL; /* not typed arguments: remember that */
-        c->args = u;
+        msgpack_unpacked_init(&a->u);
+        a->valid = false;
+        c->args = a;
     }
-    const msgpack_unpacked *u = c->args;
-    return u->data.type == MSGPACK_OBJECT_ARRAY ? &u->data.via.array : NULL;
+    if (!a->valid) {
+        if (sl_value_unpack_reusing(&a->u, c->req->body, c->req->body_len) || a->u.data.type != MSGPACK_OBJECT_ARRAY)
+            a->u.data.type = MSGPACK_OBJECT_NIL; /* not typed arguments: remember that */
+        a->valid = true;
+    }
+    return a->u.data.type == MSGPACK_OBJECT_ARRAY ? &a->u.data.via.array : NULL;
+}
+
+void sl_args_reset(struct sl_call *c)
+{
+    decoded_args *a = c->args;
+    if (a)
+        a->valid = false;
 }
 
 /* Argument i, or NULL when the call has no such typed argument. */
@@ -56,9 +73,10 @@ static const msgpack_object *arg(sl_call *c, int i)
 
 void sl_args_free(struct sl_call *c)
 {
-    if (c->args) {
-        msgpack_unpacked_destroy(c->args);
-        free(c->args);
+    decoded_args *a = c->args;
+    if (a) {
+        msgpack_unpacked_destroy(&a->u);
+        free(a);
     }
 }
 

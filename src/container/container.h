@@ -167,6 +167,9 @@ uint8_t sl_map_result_flags(const struct sl_handle *h);
 /* Encodes a typed argument list of one integer (caller frees *out). */
 int sl_args_encode_int(long long v, void **out, size_t *len);
 void sl_args_free(struct sl_call *c);
+/* Marks c's decoded arguments stale (the next input of a batch has its
+ * own), keeping their memory for it. */
+void sl_args_reset(struct sl_call *c);
 /* Splits list argument i into one typed argument list per element (an
  * element that is itself a list is taken as the whole argument list), for
  * sl_items; kept until the call ends. 0, SL_EINVAL or SL_ENOMEM. */

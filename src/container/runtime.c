@@ -394,8 +394,7 @@ static void reset_input(struct sl_call *c)
     for (size_t i = 0; i < c->nallocs; i++)
         free(c->allocs[i]);
     c->nallocs = 0;
-    sl_args_free(c);
-    c->args = NULL;
+    sl_args_reset(c);
     while (c->handles)
         sl_close(c->handles);
 }

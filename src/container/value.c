@@ -79,6 +79,19 @@ int sl_value_unpack(msgpack_unpacked *u, const void *data, size_t len)
     return own_strings(&u->zone, &u->data, 0);
 }
 
+int sl_value_unpack_reusing(msgpack_unpacked *u, const void *data, size_t len)
+{
+    if (!u->zone)
+        return sl_value_unpack(u, data, len);
+    if (!data || !len)
+        return SL_EINVAL;
+    msgpack_zone_clear(u->zone);
+    size_t off = 0;
+    if (msgpack_unpack(data, len, &off, u->zone, &u->data) != MSGPACK_UNPACK_SUCCESS || off != len)
+        return SL_EINVAL;
+    return own_strings(&u->zone, &u->data, 0);
+}
+
 int sl_value_decode(const void *data, size_t len, sl_value *out)
 {
     *out = NONE;

@@ -15,6 +15,9 @@
  * string copied NUL-terminated into u's zone: nothing in u refers to
  * `data` afterwards. 0, SL_EINVAL or SL_ENOMEM. */
 int sl_value_unpack(msgpack_unpacked *u, const void *data, size_t len);
+/* The same into a u that held a value before, reusing its zone's memory
+ * (what was decoded into it before is gone): for a batch's inputs. */
+int sl_value_unpack_reusing(msgpack_unpacked *u, const void *data, size_t len);
 
 /* 0 when the builder holds exactly one complete value; else its error,
  * or SL_EINVAL while the value is incomplete. */
