@@ -702,8 +702,7 @@ int sl_map_next(struct sl_handle *h, const void **data, size_t *len, double time
         return h->failed ? SL_EFAILED : 0;
     h->failed = false;
     struct timespec deadline;
-    if (timeout >= 0)
-        sl_rt_deadline(timeout, &deadline);
+    bool have_deadline = false; /* reckoned only if it comes to waiting */
     for (;;) {
         slot *s = ready_slot(m); /* only this thread touches the ring */
         if (s)
@@ -730,8 +729,12 @@ int sl_map_next(struct sl_handle *h, const void **data, size_t *len, double time
             sl_rt_unlock();
             return SL_ECANCELED;
         }
-        if (!wants_batch(m) && !h->head &&
-            sl_rt_wait_locked(h->owner, timeout >= 0 ? &deadline : NULL) == SL_ETIMEDOUT && !h->head) {
+        if (timeout >= 0 && !have_deadline) {
+            sl_rt_deadline(timeout, &deadline);
+            have_deadline = true;
+        }
+        if (!wants_batch(m) && !h->head && (timeout == 0 ||
+            sl_rt_wait_locked(h->owner, timeout >= 0 ? &deadline : NULL) == SL_ETIMEDOUT) && !h->head) {
             sl_rt_unlock();
             return SL_ETIMEDOUT;
         }
