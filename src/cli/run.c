@@ -6,6 +6,8 @@
  *                                                   ones as JSON, a line each)
  *   sluice map APP FUNC --range A:B [--unordered]   FUNC over A..B-1, each result
  *                                                   as it arrives
+ *   sluice map APP FUNC --inputs FILE|-             over one JSON value a line,
+ *                                                   CHUNK lines per call
  *
  * Both start `sluice serve APP --port 0` as a child, call the function
  * through the call API (NDJSON over HTTP, with libcurl), print what streams
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -121,9 +124,12 @@ static void draw_progress(run_state *st, bool final)
     st->last_draw = t;
     double rate = st->done / (t - st->t0 > 1e-6 ? t - st->t0 : 1e-6);
     int width = 30, filled = st->total ? (int)(width * st->done / st->total) : 0;
-    fprintf(stderr, "\r[%.*s%.*s] %ld/%ld  %.0f/s  ETA %.1fs ", filled, "==============================",
-            width - filled, "                              ", st->done, st->total, rate,
-            st->total && rate > 0 ? (st->total - st->done) / rate : 0.0);
+    if (st->total)
+        fprintf(stderr, "\r[%.*s%.*s] %ld/%ld  %.0f/s  ETA %.1fs ", filled, "==============================",
+                width - filled, "                              ", st->done, st->total, rate,
+                rate > 0 ? (st->total - st->done) / rate : 0.0);
+    else /* inputs from a pipe: no total to measure against */
+        fprintf(stderr, "\r%ld done  %.0f/s ", st->done, rate);
     if (final)
         fputc('\n', stderr);
 }
@@ -203,7 +209,8 @@ static int call(const char *base, const char *fn, json_t *args, run_state *st)
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, st);
-    st->t0 = now_s();
+    if (!st->t0)
+        st->t0 = now_s();
     CURLcode rc = curl_easy_perform(curl);
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -215,8 +222,6 @@ static int call(const char *base, const char *fn, json_t *args, run_state *st)
     }
     if (status != 200 && !st->failed)
         st->failed = true;
-    if (st->total && !st->failed)
-        draw_progress(st, true);
     free(body);
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(curl);
@@ -243,7 +248,21 @@ static json_t *arg_value(const char *a)
     return json_string(a);
 }
 
-static int run_with_server(const char *app, const char *fn, json_t *args, run_state *st)
+/* Where a call's arguments come from: one list, or (for a map over an
+ * inputs file) one list per chunk of the file. */
+typedef struct arg_source {
+    json_t *args;       /* owned: the only call's arguments, or NULL */
+    /* a map over an inputs file */
+    FILE *inputs;
+    const char *path, *fn;
+    bool ordered;
+    long lineno;
+} arg_source;
+
+static json_t *next_args(arg_source *src, bool *failed);
+
+/* Serves APP in a child process and makes the calls src gives. */
+static int run_with_server(const char *app, const char *fn, arg_source *src, run_state *st)
 {
     server_child sc = {0};
     int r = start_server(app, &sc);
@@ -253,10 +272,17 @@ static int run_with_server(const char *app, const char *fn, json_t *args, run_st
             waitpid(sc.pid, NULL, 0);
         return 1;
     }
-    r = call(sc.base, fn, args, st);
+    bool bad_input = false;
+    json_t *args;
+    while (!r && (args = next_args(src, &bad_input))) {
+        r = call(sc.base, fn, args, st);
+        json_decref(args);
+    }
+    if (!r && !bad_input && st->progress && st->done)
+        draw_progress(st, true);
     stop_server(&sc);
     sl_buf_free(&st->line);
-    return r ? 1 : 0;
+    return r || bad_input ? 1 : 0;
 }
 
 int sl_run_main(int argc, char **argv)
@@ -269,42 +295,81 @@ int sl_run_main(int argc, char **argv)
     for (int i = 2; i < argc; i++)
         json_array_append_new(args, arg_value(argv[i]));
     run_state st = {.fn = argv[1]};
-    int rc = run_with_server(argv[0], argv[1], args, &st);
-    json_decref(args);
+    arg_source src = {.args = args};
+    int rc = run_with_server(argv[0], argv[1], &src, &st);
+    json_decref(src.args); /* NULL once the call took it */
     return rc;
 }
 
-/* Reads one JSON value per line ("-" for stdin) into an array. */
-static json_t *read_inputs(const char *path)
+/* Inputs from a file go CHUNK at a time, one map call each, so neither
+ * this process, the server nor the map holds the whole file. */
+#define CHUNK 50000
+
+static bool blank(const char *line, size_t n)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "sluice: cannot read %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
+    return strspn(line, " \t\r\n") == n;
+}
+
+/* Reads up to CHUNK JSON values, one a line, into a new array: NULL at
+ * the end of the file, or (with *failed set) on a bad line. */
+static json_t *read_chunk(arg_source *src, bool *failed)
+{
     json_t *list = json_array();
     char *line = NULL;
     size_t cap = 0;
-    long lineno = 0;
     ssize_t n;
-    while (list && (n = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        if (strspn(line, " \t\r\n") == (size_t)n)
-            continue; /* blank */
+    while (list && json_array_size(list) < CHUNK && (n = getline(&line, &cap, src->inputs)) >= 0) {
+        src->lineno++;
+        if (blank(line, (size_t)n))
+            continue;
         json_error_t err;
         json_t *v = json_loadb(line, (size_t)n, JSON_DECODE_ANY, &err);
         if (!v) {
-            fprintf(stderr, "sluice: %s:%ld: not JSON: %s\n", path, lineno, err.text);
+            fprintf(stderr, "sluice: %s:%ld: not JSON: %s\n", src->path, src->lineno, err.text);
+            *failed = true;
             json_decref(list);
             list = NULL;
-        } else {
-            json_array_append_new(list, v);
+        } else if (json_array_append_new(list, v)) {
+            json_decref(list);
+            list = NULL;
+            *failed = true;
         }
     }
     free(line);
-    if (f != stdin)
-        fclose(f);
+    if (list && json_array_size(list) == 0) {
+        json_decref(list);
+        list = NULL;
+    }
     return list;
+}
+
+/* The next call's arguments, or NULL when there are no more calls. */
+static json_t *next_args(arg_source *src, bool *failed)
+{
+    if (!src->inputs) {
+        json_t *a = src->args;
+        src->args = NULL; /* one call; the caller frees it */
+        return a;
+    }
+    json_t *list = read_chunk(src, failed);
+    return list ? json_pack("[s, o, b]", src->fn, list, src->ordered) : NULL;
+}
+
+/* The number of inputs in a regular file (0 for a pipe: unknown). */
+static long count_inputs(FILE *f)
+{
+    struct stat sb;
+    if (fstat(fileno(f), &sb) < 0 || !S_ISREG(sb.st_mode))
+        return 0;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long count = 0;
+    while ((n = getline(&line, &cap, f)) >= 0)
+        count += !blank(line, (size_t)n);
+    free(line);
+    rewind(f);
+    return count;
 }
 
 int sl_map_main(int argc, char **argv)
@@ -327,16 +392,22 @@ int sl_map_main(int argc, char **argv)
                         "  FILE holds one JSON value per line (a list is an argument list); - is stdin\n");
         return 2;
     }
-    json_t *args, *list = inputs ? read_inputs(inputs) : NULL;
-    if (inputs && !list)
-        return 1;
-    long total = list ? (long)json_array_size(list) : (long)(b - a);
-    if (list)
-        args = json_pack("[s, o, b]", argv[1], list, ordered);
-    else
-        args = json_pack("[s, I, I, b]", argv[1], (json_int_t)a, (json_int_t)b, ordered);
+    arg_source src = {.fn = argv[1], .ordered = ordered, .path = inputs};
+    long total = b - a;
+    if (inputs) {
+        src.inputs = strcmp(inputs, "-") == 0 ? stdin : fopen(inputs, "r");
+        if (!src.inputs) {
+            fprintf(stderr, "sluice: cannot read %s: %s\n", inputs, strerror(errno));
+            return 1;
+        }
+        total = count_inputs(src.inputs);
+    } else {
+        src.args = json_pack("[s, I, I, b]", argv[1], (json_int_t)a, (json_int_t)b, ordered);
+    }
     run_state st = {.fn = argv[1], .total = total, .progress = isatty(2)};
-    int rc = run_with_server(argv[0], "__sluice_map", args, &st);
-    json_decref(args);
+    int rc = run_with_server(argv[0], "__sluice_map", &src, &st);
+    if (src.inputs && src.inputs != stdin)
+        fclose(src.inputs);
+    json_decref(src.args);
     return rc;
 }

@@ -35,3 +35,10 @@ printf '[1, 2]\n[3, 4, 5]\n' | "$SLUICE" map "$SRC/tests/integration/apps/calls.
 rc=0; printf '1\n{oops\n' | "$SLUICE" map "$SRC/examples/map.c" map_me --inputs - >/dev/null 2>"$TMP/err" || rc=$?
 [ "$rc" != 0 ] && grep -q -- '-:2: not JSON' "$TMP/err" || fail "bad input line: rc=$rc $(cat "$TMP/err")"
 pass "sluice map --inputs FILE: one JSON value per line (a list is an argument list); bad lines named"
+
+# inputs from a file larger than one chunk, and from a pipe
+seq 0 120000 >"$TMP/many"
+"$SLUICE" map "$SRC/examples/map.c" map_me --inputs "$TMP/many" >"$TMP/many.out" || fail "map --inputs of 120,001 lines"
+seq 0 120000 | sed 's/^/segment /' | cmp -s - "$TMP/many.out" || fail "map --inputs of 120,001 lines: wrong output"
+seq 0 9 | "$SLUICE" map "$SRC/examples/map.c" map_me --inputs - | tail -1 | grep -qx 'segment 9' || fail "map --inputs -"
+pass "sluice map --inputs streams a 120,001-line file through in chunks, in order; and reads a pipe"
