@@ -367,7 +367,25 @@ sl_inputs sl_range(long long start, long long stop);
 
 /* n byte strings (not copied: they must live as long as the map); input i
  * is called with items[i] as its argument bytes (sl_arg). A starmap is a
- * map over items that are typed argument lists. */
+ * map over typed argument lists (sl_pack), for instance from a source
+ * that packs each as the map asks for it:
+ *
+ *     typedef struct job { const char **names; int i, n; sl_pack *pk; } job;
+ *     static int next_args(void *ud, const void **data, size_t *len) {
+ *         job *j = ud;
+ *         if (j->i == j->n)
+ *             return 0;
+ *         sl_pack_reset(j->pk);
+ *         sl_pack_list(j->pk, 2);            // greet(name, i)
+ *         sl_pack_str(j->pk, j->names[j->i]);
+ *         sl_pack_int(j->pk, j->i++);
+ *         *data = sl_pack_data(j->pk, len);
+ *         return 1;
+ *     }
+ *     ...
+ *     sl_handle *m = sl_map(c, "greet", sl_source(next_args, &j), NULL);
+ *
+ * where greet reads sl_arg_str(c, 0, NULL) and sl_arg_int(c, 1). */
 sl_inputs sl_items(const void *const *items, const size_t *lens, size_t n);
 
 /* Inputs produced by a function as the map goes: next(ud, ...) is called

@@ -70,6 +70,10 @@ first=$(head -1 "$TMP/piped" | cut -d' ' -f1); last=$(tail -1 "$TMP/piped" | cut
 awk -v f="$first" -v l="$last" 'BEGIN { exit !(l - f >= 0.1) }' || fail "pipeline results came all at once: $(cat "$TMP/piped")"
 pass "a map over a generator's outputs streams each result as its input arrives ($first s .. $last s)"
 
+out=$(curl -sS "$BASE/starmapped" | tr '\n' ' ')
+[ "$out" = "ada #0 bob #1 cy #2 ada #3 bob #4 cy #5 " ] || fail "starmap: $out"
+pass "a starmap: typed argument lists packed as the map asks for them"
+
 # Flat memory: a 500,000-input map raises no process's peak RSS by more than
 # a few MB over a 50,000-input one (inputs and results are never all held).
 # Not under ASan, whose quarantine holds freed memory by design.

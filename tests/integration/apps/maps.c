@@ -193,3 +193,41 @@ static int piped(sl_call *c)
     return r;
 }
 SL_WEB_ENDPOINT(piped, .content_type = "text/plain");
+
+/* A starmap: each input an argument list, packed as the map asks. */
+static int greet(sl_call *c)
+{
+    return sl_returnf(c, "%s #%lld\n", sl_arg_str(c, 0, NULL), sl_arg_int(c, 1));
+}
+SL_FUNCTION(greet);
+
+typedef struct job {
+    const char **names;
+    int i, n;
+    sl_pack *pk;
+} job;
+
+static int next_args(void *ud, const void **data, size_t *len)
+{
+    job *j = ud;
+    if (j->i == j->n)
+        return 0;
+    sl_pack_reset(j->pk);
+    sl_pack_list(j->pk, 2);
+    sl_pack_str(j->pk, j->names[j->i % 3]);
+    sl_pack_int(j->pk, j->i++);
+    *data = sl_pack_data(j->pk, len);
+    return *data ? 1 : SL_ENOMEM;
+}
+
+static int starmapped(sl_call *c)
+{
+    static const char *names[] = {"ada", "bob", "cy"};
+    job j = {names, 0, 6, sl_pack_new()};
+    if (!j.pk)
+        return SL_ENOMEM;
+    int r = sl_respond(c, sl_map(c, "greet", sl_source(next_args, &j), NULL));
+    sl_pack_free(j.pk);
+    return r;
+}
+SL_WEB_ENDPOINT(starmapped, .content_type = "text/plain");
