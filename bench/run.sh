@@ -154,10 +154,12 @@ tree_pids() {
   for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tree_pids "$c"; done
 }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
-tree_rss_kb() {
-  local s=0 p r
-  for p in $(tree_pids "$1"); do r=$(rss_kb "$p"); s=$(( s + ${r:-0} )); done
-  echo "$s"
+# tree_mem_kb PID: "RSS PSS" summed over PID and its descendants (PSS splits
+# each shared page between the processes that map it)
+tree_mem_kb() {
+  local files=() p
+  for p in $(tree_pids "$1"); do files+=("/proc/$p/status" "/proc/$p/smaps_rollup"); done
+  cat "${files[@]}" 2>/dev/null | awk '/^VmRSS:/ { r += $2 } /^Pss:/ { s += $2 } END { print r + 0, s + 0 }'
 }
 # tree_cpu PID: CPU seconds of PID and its descendants, with reaped children
 # (utime + stime + cutime + cstime, /proc/PID/stat fields 14-17)
@@ -168,15 +170,15 @@ tree_cpu() {
   cat "${stats[@]}" 2>/dev/null | awk -v hz="$CLK_TCK" '{ sub(/^.*\) /, ""); s += $12 + $13 + $14 + $15 }
     END { printf "%.2f", s / hz }'
 }
-sample_start() {   # sample_start PID FILE: "server_kb tree_kb" every 0.5 s
+sample_start() {   # sample_start PID FILE: "server_rss tree_rss tree_pss" (kB) every 0.5 s
   local pid=$1 f=$2
   : >"$f"
   ( while kill -0 "$pid" 2>/dev/null; do
-      echo "$(rss_kb "$pid") $(tree_rss_kb "$pid")" >>"$f"; sleep 0.5; done ) &
+      echo "$(rss_kb "$pid") $(tree_mem_kb "$pid")" >>"$f"; sleep 0.5; done ) &
   SAMPLER=$!
 }
 sample_stop() {    # sample_stop PID FILE: one last sample, then stop
-  echo "$(rss_kb "$1") $(tree_rss_kb "$1")" >>"$2"
+  echo "$(rss_kb "$1") $(tree_mem_kb "$1")" >>"$2"
   kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null; SAMPLER=""
 }
 rss_peak() {       # rss_peak FILE COL: peak in MB
@@ -269,7 +271,7 @@ wl_hello() {
 
 # ------------------------------------------------------------------ stream
 # stream_one TAG PORT PATH PID C TIMEOUT: sl-load with C clients; sets
-# ST_OK ST_P50 ST_P99 ST_RSS (tree peak MB) ST_SRV (server process peak MB) ST_REF
+# ST_OK ST_P50 ST_P99 ST_RSS ST_PSS (tree peaks, MB) ST_SRV (server process peak RSS, MB) ST_REF
 stream_one() {
   local tag=$1 port=$2 path=$3 pid=$4 c=$5 to=$6 j=$OUT/$1.out r=$OUT/$1.rss n
   sample_start "$pid" "$r"
@@ -281,32 +283,36 @@ stream_one() {
   n=$(jget "$j" 'j["lateness_ms"]["n"]')
   ST_P50=$(jget "$j" 'j["lateness_ms"]["p50"]') ST_P99=$(jget "$j" 'j["lateness_ms"]["p99"]')
   [[ $n != "$c" ]] && { ST_P50="$ST_P50 (of $n)"; ST_P99="$ST_P99 (of $n)"; }
-  ST_RSS=$(rss_peak "$r" 2) ST_SRV=$(rss_peak "$r" 1)
-  note "-> ok $ST_OK, lateness p50 $ST_P50 ms, p99 $ST_P99 ms, RSS peak $ST_RSS MB (server process $ST_SRV MB)"
+  ST_RSS=$(rss_peak "$r" 2) ST_PSS=$(rss_peak "$r" 3) ST_SRV=$(rss_peak "$r" 1)
+  note "-> ok $ST_OK, lateness p50 $ST_P50 ms, p99 $ST_P99 ms, RSS peak $ST_RSS MB (PSS $ST_PSS MB; server process RSS $ST_SRV MB)"
   [[ -s $OUT/$tag.err ]] && sed 's/^/   | /' "$OUT/$tag.err" | head -4 >&2
 }
 declare -A S_OK S_P50 S_P99   # sluice's HTTP/1.1 stream figures by client count, for h2
-stream_rows() {  # stream_rows C LABEL S_* P_* (strings) ...
-  local w="stream_me, $1 concurrent client(s), $2"
-  add_row "$w" "completed ok" "$3" "$8" "$(ratio "${3%%/*}" "${8%%/*}")" "$7" "${12}"
-  add_row "$w" "lateness p50 ms" "$4" "$9" "$(ratio "$9" "$4")" "$7" "${12}"
-  add_row "$w" "lateness p99 ms" "$5" "${10}" "$(ratio "${10}" "$5")" "$7" "${12}"
-  add_row "$w" "RSS peak MB, server tree" "$6" "${11}" "$(ratio "${11%% *}" "${6%% *}")" "$7" "${12}"
+# stream_rows C LABEL SLUICE_FIGURES PEER_FIGURES: each figures a list of
+# 6: ok, p50, p99, RSS, PSS, command ref
+stream_rows() {
+  local c=$1 w="stream_me, $1 concurrent client(s), $2"; shift 2
+  local sfig=("${@:1:6}") pfig=("${@:7:6}")
+  add_row "$w" "completed ok" "${sfig[0]}" "${pfig[0]}" "$(ratio "${sfig[0]%%/*}" "${pfig[0]%%/*}")" "${sfig[5]}" "${pfig[5]}"
+  add_row "$w" "lateness p50 ms" "${sfig[1]}" "${pfig[1]}" "$(ratio "${pfig[1]}" "${sfig[1]}")" "${sfig[5]}" "${pfig[5]}"
+  add_row "$w" "lateness p99 ms" "${sfig[2]}" "${pfig[2]}" "$(ratio "${pfig[2]}" "${sfig[2]}")" "${sfig[5]}" "${pfig[5]}"
+  add_row "$w" "RSS peak MB, server tree" "${sfig[3]}" "${pfig[3]}" "$(ratio "${pfig[3]%% *}" "${sfig[3]%% *}")" "${sfig[5]}" "${pfig[5]}"
+  add_row "$w" "PSS peak MB, server tree" "${sfig[4]}" "${pfig[4]}" "$(ratio "${pfig[4]}" "${sfig[4]}")" "${sfig[5]}" "${pfig[5]}"
 }
 wl_stream_c() {  # wl_stream_c C
   local c=$1 s=() pa=() ps=() est
   log "stream_me: $c concurrent clients, 10 events 0.5 s apart"
-  s=(n/a n/a n/a n/a "")
+  s=(n/a n/a n/a n/a n/a "")
   if start_sluice examples/streaming.c "stream-$c"; then
     stream_one "stream-sluice-c$c" "$SL_PORT" /stream_me "$SL_PID" "$c" "$STREAM_TIMEOUT"
-    s=("$ST_OK" "$ST_P50" "$ST_P99" "$ST_RSS (process $ST_SRV)" "$ST_REF")
+    s=("$ST_OK" "$ST_P50" "$ST_P99" "$ST_RSS (server process $ST_SRV)" "$ST_PSS" "$ST_REF")
     S_OK[$c]=$ST_OK S_P50[$c]=$ST_P50 S_P99[$c]=$ST_P99
     stop "$SL_PID"
   fi
-  pa=(n/a n/a n/a n/a "")
+  pa=(n/a n/a n/a n/a n/a "")
   if start_peer "stream-async-$c"; then
     stream_one "stream-peer-async-c$c" "$PEER_PORT" /stream_me_async "$PEER_PID" "$c" "$STREAM_TIMEOUT"
-    pa=("$ST_OK" "$ST_P50" "$ST_P99" "$ST_RSS" "$ST_REF")
+    pa=("$ST_OK" "$ST_P50" "$ST_P99" "$ST_RSS" "$ST_PSS" "$ST_REF")
     stop "$PEER_PID"
   fi
   # The seed's sync generator runs in Starlette's thread pool (anyio: 40
@@ -316,13 +322,13 @@ wl_stream_c() {  # wl_stream_c C
   est=$(( (c + 39) / 40 * 5 ))
   if (( est > SYNC_MAX_S )); then
     local why="n/a (not run: 40-thread pool => ~${est} s)"
-    ps=("$why" "$why" "$why" "$why" "")
+    ps=("$why" "$why" "$why" "$why" "$why" "")
     note "peer, seed's sync generator: not run with $c clients (~${est} s > ${SYNC_MAX_S} s budget)"
   else
-    ps=(n/a n/a n/a n/a "")
+    ps=(n/a n/a n/a n/a n/a "")
     if start_peer "stream-sync-$c"; then
       stream_one "stream-peer-sync-c$c" "$PEER_PORT" /stream_me "$PEER_PID" "$c" $(( est * 2 + 30 ))
-      ps=("$ST_OK" "$ST_P50" "$ST_P99" "$ST_RSS" "$ST_REF")
+      ps=("$ST_OK" "$ST_P50" "$ST_P99" "$ST_RSS" "$ST_PSS" "$ST_REF")
       stop "$PEER_PID"
     fi
   fi
@@ -365,7 +371,7 @@ pct50_99() {  # numbers, sorted, one a line -> "count p50 p99" (p: the ceil(q n)
     printf "%d %.1f %.1f\n", NR, v[a < 1 ? 1 : a], v[b < 1 ? 1 : b] }'
 }
 h2_stream() {  # h2_stream CONNSxSTREAMS: h2load -c CONNS -m STREAMS -n CONNS*STREAMS on /stream_me
-  local c=${1%x*} m=${1#*x} n tag log ok p50 p99 r
+  local c=${1%x*} m=${1#*x} n tag log ok p50 p99 r pss
   n=$(( c * m )) tag=h2-stream-sluice-$1 log=$OUT/h2-stream-sluice-$1.log
   rm -f "$log"   # h2load appends
   start_sluice examples/streaming.c "h2-stream-$1" || return
@@ -375,13 +381,14 @@ h2_stream() {  # h2_stream CONNSxSTREAMS: h2load -c CONNS -m STREAMS -n CONNS*ST
   stop "$SL_PID"
   # lateness: end of response (right after the 10th event) - (request start + 4.5 s)
   read -r ok p50 p99 < <(awk -F'\t' '$2 == 200 { print $3 / 1000 - 4500 }' "$log" 2>/dev/null | sort -g | pct50_99)
-  r=$(rss_peak "$OUT/$tag.rss" 2)
-  note "-> 200 OK $ok/$n, lateness p50 $p50 ms, p99 $p99 ms, RSS peak $r MB"
+  r=$(rss_peak "$OUT/$tag.rss" 2) pss=$(rss_peak "$OUT/$tag.rss" 3)
+  note "-> 200 OK $ok/$n, lateness p50 $p50 ms, p99 $p99 ms, RSS peak $r MB, PSS peak $pss MB"
   local w="stream_me over HTTP/2, $n streams on $c connections (sluice HTTP/1.1, $n clients: p50 ${S_P50[$n]:-not run}, p99 ${S_P99[$n]:-not run} ms)"
   add_row "$w" "completed 200" "$ok/$n" "$NO_H2" "-" "$CMD_REF" ""
   add_row "$w" "lateness p50 ms" "$p50" "$NO_H2" "-" "$CMD_REF" ""
   add_row "$w" "lateness p99 ms" "$p99" "$NO_H2" "-" "$CMD_REF" ""
   add_row "$w" "RSS peak MB, server tree" "$r" "$NO_H2" "-" "$CMD_REF" ""
+  add_row "$w" "PSS peak MB, server tree" "$pss" "$NO_H2" "-" "$CMD_REF" ""
 }
 wl_h2() {
   log "HTTP/2 (h2c prior knowledge), h2load"
@@ -412,7 +419,7 @@ wl_map() {
   fi
   for i in $(seq "$MAP_REPS"); do
     "$PY" bench/peer/pool_map.py "$MAP_N" >"$OUT/map-peer-$i.out" 2>"$OUT/map-peer-$i.err" || { pbest=""; break; }
-    t=$(jget "$OUT/map-peer-$i.out" 'j["seconds"]')
+    t=$(jget "$OUT/map-peer-$i.out" 'str(j["seconds"])')
     note "-> peer $t s"
     pbest=$(awk -v a="$t" -v b="${pbest:-1e9}" 'BEGIN { print (a < b ? a : b) }')
   done
@@ -533,7 +540,9 @@ check_verdict() {  # threads wall client_cpu server_cpu
   echo "- Lateness: t(last event) - (t(request start) + 9 x 0.5 s), per client that got all 10 events."
   echo "  Over HTTP/2 (h2load --log-file): end of response - (stream start + 4.5 s)."
   echo "- RSS: peak over 0.5 s samples of VmRSS summed over the server's process tree (sluice: server,"
-  echo "  zygote, containers; shared pages counted once per process); \"process\" is the server alone."
+  echo "  zygote, containers; a shared page counts once per process that maps it); \"server process\" is"
+  echo "  the server alone. PSS (/proc/PID/smaps_rollup) splits each shared page between its processes, so"
+  echo "  its sum is the tree's real footprint; for a single-process server (uvicorn) PSS <= RSS."
   echo "- Cold start and warm round trip are timed inside the caller (a sluice endpoint; the Python script)."
   echo "  Floors on this machine: $FLOOR_TXT."
   echo "- The machine may be shared: figures vary run to run (+-20% is common on a 2-core VM)."
