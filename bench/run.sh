@@ -100,21 +100,29 @@ free_port() {
 }
 
 # start_sluice APP TAG: `sluice serve APP --port 0`, until it says ready;
-# sets SL_PID, SL_PORT, SL_CMD.
+# sets SL_PID, SL_PORT, SL_CMD. A server that exits before it is ready is
+# started once more (and said so, in the output and the notes).
+START_FAILURES=()
 start_sluice() {
-  local app=$1 logf=$OUT/server-$2.log i
+  local app=$1 logf i attempt rc
   SL_CMD="$SLUICE serve $app --port 0 --quiet"
-  start "$logf" $SL_CMD
-  SL_PID=$STARTED_PID SL_PORT=""
-  for i in $(seq 600); do
-    grep -q '^sluice: ready' "$logf" && break
-    kill -0 "$SL_PID" 2>/dev/null || break
-    sleep 0.1
+  for attempt in 1 2; do
+    logf=$OUT/server-$2-$attempt.log
+    start "$logf" $SL_CMD
+    SL_PID=$STARTED_PID SL_PORT=""
+    for i in $(seq 600); do
+      grep -q '^sluice: ready' "$logf" && break
+      kill -0 "$SL_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    SL_PORT=$(grep -o 'ready on http://127.0.0.1:[0-9]*' "$logf" | grep -o '[0-9]*$')
+    [[ -n $SL_PORT ]] && return 0
+    if kill -0 "$SL_PID" 2>/dev/null; then rc="not ready after 60 s"; else wait "$SL_PID"; rc="exit status $?"; fi
+    note "'$SL_CMD' did not start ($rc); $logf:"; tail -5 "$logf" >&2
+    START_FAILURES+=("\`$SL_CMD\` (attempt $attempt): $rc, output: $(head -c 200 "$logf" | tr '\n' ' ')")
+    stop "$SL_PID"
   done
-  SL_PORT=$(grep -o 'ready on http://127.0.0.1:[0-9]*' "$logf" | grep -o '[0-9]*$')
-  [[ -n $SL_PORT ]] && return 0
-  note "'$SL_CMD' did not start; $logf:"; tail -5 "$logf" >&2
-  stop "$SL_PID"; return 1
+  return 1
 }
 
 # start_peer TAG: uvicorn serving bench/peer/app.py; sets PEER_PID, PEER_PORT, PEER_CMD.
@@ -189,7 +197,11 @@ rss_peak() {       # rss_peak FILE COL: peak in MB
 ROWS=()     # "workload|metric|sluice|peer|ratio|ref_sluice|ref_peer"
 CMDS=()     # CMDS[i-1] = command [i]
 CHECKS=()   # "run|client|threads|wall|client_cpu|server_cpu"
-add_cmd() { CMDS+=("$1"); CMD_REF=${#CMDS[@]}; }
+add_cmd() {   # add_cmd TEXT: sets CMD_REF, the number of TEXT in CMDS (added if new)
+  local i
+  for i in "${!CMDS[@]}"; do [[ ${CMDS[i]} == "$1" ]] && { CMD_REF=$((i + 1)); return; }; done
+  CMDS+=("$1"); CMD_REF=${#CMDS[@]}
+}
 add_row() { ROWS+=("$1|$2|$3|$4|$5|${6:-}|${7:-}"); }
 
 isnum() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
@@ -240,7 +252,7 @@ fire_one() {  # fire_one TAG PORT PID -> FIRE_EPS FIRE_REF
 }
 wl_firehose() {
   log "firehose: one client, $FIRE_N events"
-  local s=n/a sr="" p=n/a pr=""
+  local s=$NOSTART sr="" p=$NOPEER pr=""
   if fh_server; then fire_one firehose-sluice "$FH_PORT" "$FH_PID"; s=$FIRE_EPS sr=$FIRE_REF; fi
   if main_peer; then fire_one firehose-peer "$MAIN_PEER_PORT" "$MAIN_PEER_PID"; p=$FIRE_EPS pr=$FIRE_REF; fi
   S_FIRE=$s
@@ -259,7 +271,7 @@ hello_one() {  # hello_one TAG PORT PID -> HELLO_RPS HELLO_REF
 }
 wl_hello() {
   log "trivial GET: wrk $WRK_ARGS"
-  local s=n/a sr="" p=n/a pr=""
+  local s=$NOSTART sr="" p=$NOPEER pr=""
   if ! command -v wrk >/dev/null; then s="n/a (wrk missing: make bench-deps)" p=$s
   else
     if fh_server; then hello_one hello-sluice "$FH_PORT" "$FH_PID"; s=$HELLO_RPS sr=$HELLO_REF; fi
@@ -400,7 +412,7 @@ wl_h2() {
 # --------------------------------------------------------------------- map
 wl_map() {
   log "map: $MAP_N inputs streamed to curl, best of $MAP_REPS; peer multiprocessing.Pool(2).imap"
-  local s=n/a sr="" p=n/a pr="" i t lines best="" pbest=""
+  local s=$NOSTART sr="" p=$NOPEER pr="" i t lines best="" pbest=""
   if start_sluice examples/map.c map; then
     curl -sf "http://$HOST:$SL_PORT/mapped?n=1000" >/dev/null   # containers up, as the peer's pool is
     for i in $(seq "$MAP_REPS"); do
@@ -478,6 +490,7 @@ fi
 [[ -x $SLUICE ]] || { echo "run.sh: $SLUICE is missing (make build)" >&2; exit 2; }
 "$PY" -c 'import fastapi, uvicorn' 2>/dev/null || { echo "run.sh: $PY lacks fastapi/uvicorn (make bench-deps, or set PEER_PYTHON)" >&2; exit 2; }
 FLOOR_TXT="not measured"
+NOSTART="n/a (sluice did not start: see notes)" NOPEER="n/a (peer did not start: see $OUT/server-*.log)"
 S_FIRE="not run" S_HELLO="not run"
 
 # ================================================================== run
@@ -546,6 +559,7 @@ check_verdict() {  # threads wall client_cpu server_cpu
   echo "- Cold start and warm round trip are timed inside the caller (a sluice endpoint; the Python script)."
   echo "  Floors on this machine: $FLOOR_TXT."
   echo "- The machine may be shared: figures vary run to run (+-20% is common on a 2-core VM)."
+  for f in "${START_FAILURES[@]}"; do echo "- A sluice server did not start: $f"; done
 } >"$MD"
 {
   echo "workload,metric,sluice,peer,ratio,sluice_command,peer_command"
