@@ -6,7 +6,7 @@
 DEB_PACKAGES := build-essential cmake pkg-config curl python3 \
 	libuv1-dev libh2o-dev libssl-dev libjansson-dev libmsgpack-dev libcmocka-dev \
 	libcurl4-openssl-dev
-BENCH_PACKAGES := wrk hyperfine python3-fastapi python3-uvicorn
+BENCH_PACKAGES := wrk hyperfine nghttp2-client python3-fastapi python3-uvicorn
 
 ifeq ($(SAN),1)
 BUILD := build-san

@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick]: sluice against its peer (the seed's FastAPI + uvicorn)
-# on the same machine, same workloads, one run.
+# bench/run.sh [--quick] [--only W,W...]: every workload on sluice and on its
+# peers in one run, one table (docs/bench.md says how to read it).
 #
-#   (a) firehose   one client reads N tiny SSE events as fast as they come
-#   (b) hello      wrk -t2 -c64 on a trivial GET
-#   (c) stream_me  many clients, each 10 events 0.5 s apart (the seed's endpoint)
-#   (d) RSS        of each server process, sampled every 0.5 s during (c)
+#   firehose  one client reads 1,000,000 tiny SSE events (quick: 100,000)
+#   hello     a trivial GET under wrk -t2 -c64
+#   stream    the seed's example, /stream_me (10 events 0.5 s apart), with
+#             1, 1,000 and 10,000 concurrent clients (quick: 1, 100):
+#             completions, lateness p50/p99, server RSS
+#   h2        HTTP/2 (h2c, prior knowledge) under h2load: hello, firehose,
+#             stream_me multiplexed; uvicorn has no HTTP/2
+#   map       100,000 inputs mapped and streamed to curl
+#   calls     cold start, warm remote round trip, remote stream
 #
-# Results: a table on stdout, bench/out/results.md and bench/out/results.csv,
-# with the command that produced each figure. Logs and raw JSON in bench/out/.
-# Without build/sluice the sluice side is skipped (peer only).
+# Peers: FastAPI StreamingResponse on uvicorn (bench/peer/app.py) for HTTP,
+# multiprocessing.Pool for map and calls (bench/peer/pool_map.py, calls.py).
+# Results: a table on stdout, bench/out/results.md and results.csv (with the
+# command behind every figure) and bench/out/load_check.csv (the load
+# clients' CPU time against the servers'). Raw outputs in bench/out/.
 #
 # Environment: PEER_PYTHON (default /usr/bin/python3, Debian's, which has
 # fastapi and uvicorn), SLUICE (default build/sluice).
-# Commands are kept as strings (printed with each figure) and split on purpose;
-# SS/PS/PA are filled through namerefs.
-# shellcheck disable=SC2086,SC2034,SC2013,SC2154,SC2178
+# Commands are kept as strings (printed with each figure) and split on purpose.
+# shellcheck disable=SC2086,SC2034,SC2154,SC2013
 set -uo pipefail
 
 SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
@@ -24,54 +30,52 @@ OUT=bench/out
 mkdir -p "$OUT"
 
 QUICK=0
-for a in "$@"; do
-  case "$a" in
+ONLY=firehose,hello,stream,h2,map,calls
+while (( $# )); do
+  case "$1" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,15p' "$SELF"; exit 0 ;;
-    *) echo "run.sh: unknown argument $a (usage: bench/run.sh [--quick])" >&2; exit 2 ;;
+    --only) ONLY=${2:?--only needs a list}; shift ;;
+    -h|--help) sed -n '2,23p' "$SELF"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1 (usage: bench/run.sh [--quick] [--only W,W...])" >&2; exit 2 ;;
   esac
+  shift
 done
+want() { [[ ,$ONLY, == *,$1,* ]]; }
 
 if (( QUICK )); then
-  FIRE_N=100000; WRK_D=3s; STREAM_C=100; STREAM_TIMEOUT=30
+  FIRE_N=100000; WRK_D=3; CLIENTS="1 100"; SYNC_MAX_S=10; STREAM_TIMEOUT=30
+  H2_STREAMS="10x10"; MAP_N=100000; MAP_REPS=1; COLD_N=20; WARM_N=1000
 else
-  FIRE_N=1000000; WRK_D=10s; STREAM_C=1000; STREAM_TIMEOUT=180
+  FIRE_N=1000000; WRK_D=10; CLIENTS="1 1000 10000"; SYNC_MAX_S=200; STREAM_TIMEOUT=150
+  H2_STREAMS="10x100 100x100"; MAP_N=100000; MAP_REPS=3; COLD_N=39; WARM_N=5000
 fi
-WRK_ARGS="-t2 -c64 -d$WRK_D"
+WRK_ARGS="-t2 -c64 -d${WRK_D}s"
+H2_HELLO_ARGS="-t2 -c64 -m1 -D $WRK_D"
 PY=${PEER_PYTHON:-/usr/bin/python3}
 SLUICE=${SLUICE:-build/sluice}
 HOST=127.0.0.1
+T_START=$SECONDS
+LOADAVG0=$(cut -d' ' -f1-3 /proc/loadavg)
 
-log() { printf '\n== %s\n' "$*" >&2; }
+log() { printf '\n== [%3ds] %s\n' "$((SECONDS - T_START))" "$*" >&2; }
 note() { printf '   %s\n' "$*" >&2; }
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-# ------------------------------------------------------------ processes
-STARTED=()   # pids we started (each the leader of its own process group)
-SAMPLERS=()
+# ================================================================ processes
+STARTED=()   # pids we started, each the leader of its own session
+SAMPLER=""
 
 cleanup() {
+  [[ -n $SAMPLER ]] && kill "$SAMPLER" 2>/dev/null
   local p
-  for p in "${SAMPLERS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${STARTED[@]}"; do kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; done
-  for _ in 1 2 3 4 5 6 7 8 9 10; do
-    local alive=0
-    for p in "${STARTED[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-    (( alive )) || break
-    sleep 0.3
-  done
-  for p in "${STARTED[@]}"; do kill -KILL -- "-$p" 2>/dev/null; done
+  for p in "${STARTED[@]}"; do stop "$p"; done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# start LOGFILE CMD...: run CMD in its own session (so that its children go
-# with it on cleanup); sets STARTED_PID.
+# start LOGFILE CMD...: CMD in its own session (its children go with it);
+# sets STARTED_PID.
 start() {
   local logf=$1; shift
   setsid "$@" >"$logf" 2>&1 </dev/null &
@@ -79,42 +83,136 @@ start() {
   STARTED+=("$STARTED_PID")
 }
 
-# wait_http URL PID SECONDS: until URL gives any HTTP status (headers suffice:
-# a streaming endpoint need not finish), or PID dies, or time runs out.
-wait_http() {
-  local url=$1 pid=$2 limit=$3 code t0=$SECONDS
-  while (( SECONDS - t0 < limit )); do
-    kill -0 "$pid" 2>/dev/null || return 1
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" 2>/dev/null)
-    [[ -n "$code" && "$code" != 000 ]] && return 0
-    sleep 0.2
+# stop PID: TERM its process group, KILL it after 3 s.
+stop() {
+  local pid=$1 i
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+  for i in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL -- "-$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  local keep=() p
+  for p in "${STARTED[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
+  STARTED=("${keep[@]}")
+}
+
+free_port() {
+  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start_sluice APP TAG: `sluice serve APP --port 0`, until it says ready;
+# sets SL_PID, SL_PORT, SL_CMD. A server that exits before it is ready is
+# started once more (and said so, in the output and the notes).
+START_FAILURES=()
+start_sluice() {
+  local app=$1 logf i attempt rc
+  SL_CMD="$SLUICE serve $app --port 0 --quiet"
+  for attempt in 1 2; do
+    logf=$OUT/server-$2-$attempt.log
+    start "$logf" $SL_CMD
+    SL_PID=$STARTED_PID SL_PORT=""
+    for i in $(seq 600); do
+      grep -q '^sluice: ready' "$logf" && break
+      kill -0 "$SL_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    SL_PORT=$(grep -o 'ready on http://127.0.0.1:[0-9]*' "$logf" | grep -o '[0-9]*$')
+    [[ -n $SL_PORT ]] && return 0
+    if kill -0 "$SL_PID" 2>/dev/null; then rc="not ready after 60 s"; else wait "$SL_PID"; rc="exit status $?"; fi
+    note "'$SL_CMD' did not start ($rc); $logf:"; tail -5 "$logf" >&2
+    START_FAILURES+=("\`$SL_CMD\` (attempt $attempt): $rc, output: $(head -c 200 "$logf" | tr '\n' ' ')")
+    stop "$SL_PID"
   done
   return 1
 }
 
-# ------------------------------------------------------------- sl-load
-SL_LOAD=build/bench/sl-load
-if [[ ! -x $SL_LOAD || bench/sl_load.c -nt $SL_LOAD ]]; then
-  SL_LOAD=$OUT/sl-load
-  if [[ ! -x $SL_LOAD || bench/sl_load.c -nt $SL_LOAD ]]; then
-    log "building $SL_LOAD (no up-to-date build/bench/sl-load)"
-    cc -std=c17 -O2 -Wall -Wextra -D_GNU_SOURCE bench/sl_load.c -o "$SL_LOAD" -lm || exit 2
-  fi
-fi
-
-# ------------------------------------------------------------- results
-ROWS=()     # "workload|metric|sluice|peer|ratio|ref_sluice|ref_peer"
-CMDS=()     # numbered commands: CMDS[i] = command text
-add_cmd() { CMDS+=("$1"); CMD_REF=${#CMDS[@]}; }
-add_row() { ROWS+=("$1|$2|$3|$4|$5|${6:-}|${7:-}"); }
-
-# ratio A B [digits]: A/B when both are numbers and B > 0, else "-"
-ratio() {
-  awk -v a="$1" -v b="$2" 'BEGIN {
-    if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b + 0 > 0) printf (a / b < 0.1 ? "%.3fx" : "%.2fx"), a / b; else printf "-" }'
+# start_peer TAG: uvicorn serving bench/peer/app.py; sets PEER_PID, PEER_PORT, PEER_CMD.
+start_peer() {
+  local logf=$OUT/server-$1.log i code
+  PEER_PORT=$(free_port)
+  PEER_CMD="$PY -m uvicorn app:app --app-dir bench/peer --host $HOST --port $PEER_PORT --backlog 4096 --log-level warning --no-access-log"
+  start "$logf" $PEER_CMD
+  PEER_PID=$STARTED_PID
+  for i in $(seq 300); do
+    kill -0 "$PEER_PID" 2>/dev/null || break
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$HOST:$PEER_PORT/hello" 2>/dev/null)
+    [[ $code == 200 ]] && return 0
+    sleep 0.1
+  done
+  note "'$PEER_CMD' did not start; $logf:"; tail -5 "$logf" >&2
+  stop "$PEER_PID"; return 1
 }
 
-# jget FILE EXPR: a field of sl-load's JSON line (python expression on j)
+# The firehose app (firehose, hello) and one peer serve several workloads.
+FH_PID="" MAIN_PEER_PID=""
+fh_server() {
+  [[ -n $FH_PID ]] && return 0
+  start_sluice examples/firehose.c firehose || return 1
+  FH_PID=$SL_PID FH_PORT=$SL_PORT FH_CMD=$SL_CMD
+}
+main_peer() {
+  [[ -n $MAIN_PEER_PID ]] && return 0
+  start_peer peer || return 1
+  MAIN_PEER_PID=$PEER_PID MAIN_PEER_PORT=$PEER_PORT
+}
+
+# ============================================== process trees: RSS and CPU
+tree_pids() {
+  local p=$1 c
+  echo "$p"
+  for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tree_pids "$c"; done
+}
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+# tree_mem_kb PID: "RSS PSS" summed over PID and its descendants (PSS splits
+# each shared page between the processes that map it)
+tree_mem_kb() {
+  local files=() p
+  for p in $(tree_pids "$1"); do files+=("/proc/$p/status" "/proc/$p/smaps_rollup"); done
+  cat "${files[@]}" 2>/dev/null | awk '/^VmRSS:/ { r += $2 } /^Pss:/ { s += $2 } END { print r + 0, s + 0 }'
+}
+# tree_cpu PID: CPU seconds of PID and its descendants, with reaped children
+# (utime + stime + cutime + cstime, /proc/PID/stat fields 14-17)
+CLK_TCK=$(getconf CLK_TCK)
+tree_cpu() {
+  local stats=() p
+  for p in $(tree_pids "$1"); do stats+=("/proc/$p/stat"); done
+  cat "${stats[@]}" 2>/dev/null | awk -v hz="$CLK_TCK" '{ sub(/^.*\) /, ""); s += $12 + $13 + $14 + $15 }
+    END { printf "%.2f", s / hz }'
+}
+sample_start() {   # sample_start PID FILE: "server_rss tree_rss tree_pss" (kB) every 0.5 s
+  local pid=$1 f=$2
+  : >"$f"
+  ( while kill -0 "$pid" 2>/dev/null; do
+      echo "$(rss_kb "$pid") $(tree_mem_kb "$pid")" >>"$f"; sleep 0.5; done ) &
+  SAMPLER=$!
+}
+sample_stop() {    # sample_stop PID FILE: one last sample, then stop
+  echo "$(rss_kb "$1") $(tree_mem_kb "$1")" >>"$2"
+  kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null; SAMPLER=""
+}
+rss_peak() {       # rss_peak FILE COL: peak in MB
+  awk -v c="$2" 'NF >= c { n++; if ($c > m) m = $c } END { if (n) printf "%.1f", m / 1024; else printf "n/a" }' "$1"
+}
+
+# ================================================================= results
+ROWS=()     # "workload|metric|sluice|peer|ratio|ref_sluice|ref_peer"
+CMDS=()     # CMDS[i-1] = command [i]
+CHECKS=()   # "run|client|threads|wall|client_cpu|server_cpu"
+add_cmd() {   # add_cmd TEXT: sets CMD_REF, the number of TEXT in CMDS (added if new)
+  local i
+  for i in "${!CMDS[@]}"; do [[ ${CMDS[i]} == "$1" ]] && { CMD_REF=$((i + 1)); return; }; done
+  CMDS+=("$1"); CMD_REF=${#CMDS[@]}
+}
+add_row() { ROWS+=("$1|$2|$3|$4|$5|${6:-}|${7:-}"); }
+
+isnum() { [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
+# ratio A B: A/B when both are plain numbers and B > 0, else "-".
+# Call it as (sluice, peer) where more is better, (peer, sluice) where less is.
+ratio() {
+  if ! isnum "$1" || ! isnum "$2"; then printf -- -; return; fi
+  awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf (a / b < 0.1 ? "%.3fx" : "%.2fx"), a / b; else printf "-" }'
+}
+
+# jget FILE EXPR: a field of the last JSON line of FILE (python expression on j)
 jget() {
   "$PY" -c 'import json,sys
 try:
@@ -125,230 +223,343 @@ except Exception:
 print("n/a" if v is None else (("%.1f" % v) if isinstance(v, float) else v))' "$1" "$2"
 }
 
-# ----------------------------------------------------------- RSS sampling
-# rss_kb PID: VmRSS of PID; tree_rss_kb PID: summed over PID and descendants
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
-tree_pids() {
-  local p=$1 c
-  echo "$p"
-  for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tree_pids "$c"; done
-}
-tree_rss_kb() {
-  local s=0 p r
-  for p in $(tree_pids "$1"); do r=$(rss_kb "$p"); s=$(( s + ${r:-0} )); done
-  echo "$s"
-}
-sample_start() {   # sample_start PID FILE: one line "proc_kb tree_kb" per 0.5 s
-  local pid=$1 f=$2
-  : >"$f"
-  ( while kill -0 "$pid" 2>/dev/null; do
-      echo "$(rss_kb "$pid") $(tree_rss_kb "$pid")" >>"$f"; sleep 0.5; done ) &
-  SAMPLER=$!
-  SAMPLERS+=("$SAMPLER")
-}
-sample_stop() {    # sample_stop PID FILE: a final sample, then stop the sampler
-  echo "$(rss_kb "$1") $(tree_rss_kb "$1")" >>"$2"
-  kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null
-}
-# rss_peak FILE COL: peak MB; rss_summary FILE COL: "start / peak / end" MB
-rss_peak() {
-  awk -v c="$2" 'NF >= c { n++; if ($c > m) m = $c } END { if (n) printf "%.1f", m / 1024; else printf "n/a" }' "$1"
-}
-rss_summary() {
-  awk -v c="$2" 'NF >= c { if (!n++) s = $c; if ($c > m) m = $c; e = $c }
-    END { if (n) printf "%.1f / %.1f / %.1f MB", s / 1024, m / 1024, e / 1024; else printf "n/a" }' "$1"
-}
-
-# ----------------------------------------------------------------- servers
-log "starting servers"
-HAVE_PEER=0
-if "$PY" -c 'import fastapi, uvicorn' 2>/dev/null; then
-  PEER_PORT=$(free_port)
-  PEER_CMD="$PY -m uvicorn app:app --app-dir bench/peer --host $HOST --port $PEER_PORT --log-level warning --no-access-log"
-  start "$OUT/peer.log" $PEER_CMD
-  PEER_PID=$STARTED_PID
-  if wait_http "http://$HOST:$PEER_PORT/hello" "$PEER_PID" 30; then
-    HAVE_PEER=1; note "peer: $PEER_CMD (pid $PEER_PID)"
-  else
-    note "peer did not answer; log:"; tail -5 "$OUT/peer.log" >&2
-  fi
-else
-  note "peer skipped: $PY lacks fastapi/uvicorn (make bench-deps, or set PEER_PYTHON)"
-fi
-
-HAVE_SLUICE=0
-SLUICE_WHY=""
-if [[ ! -x $SLUICE ]]; then
-  SLUICE_WHY="$SLUICE is missing (make build)"
-elif [[ ! -f examples/firehose.c || ! -f examples/streaming.c ]]; then
-  SLUICE_WHY="examples/firehose.c or examples/streaming.c is missing"
-else
-  FIRE_PORT=$(free_port)
-  FIRE_CMD="$SLUICE serve examples/firehose.c --port $FIRE_PORT"
-  start "$OUT/sluice-firehose.log" $FIRE_CMD
-  FIRE_PID=$STARTED_PID
-  STREAM_PORT=$(free_port)
-  while [[ $STREAM_PORT == "$FIRE_PORT" ]]; do STREAM_PORT=$(free_port); done
-  STREAM_CMD="$SLUICE serve examples/streaming.c --port $STREAM_PORT"
-  start "$OUT/sluice-streaming.log" $STREAM_CMD
-  STREAM_PID=$STARTED_PID
-  if ! wait_http "http://$HOST:$FIRE_PORT/hello" "$FIRE_PID" 60; then
-    SLUICE_WHY="'$FIRE_CMD' did not answer (see $OUT/sluice-firehose.log)"
-    tail -5 "$OUT/sluice-firehose.log" >&2
-  elif ! wait_http "http://$HOST:$STREAM_PORT/stream_me" "$STREAM_PID" 60; then
-    SLUICE_WHY="'$STREAM_CMD' did not answer (see $OUT/sluice-streaming.log)"
-    tail -5 "$OUT/sluice-streaming.log" >&2
-  else
-    HAVE_SLUICE=1
-    note "sluice: $FIRE_CMD (pid $FIRE_PID)"
-    note "sluice: $STREAM_CMD (pid $STREAM_PID)"
-  fi
-fi
-if (( ! HAVE_SLUICE )); then
-  note "SLUICE WORKLOADS SKIPPED: $SLUICE_WHY"
-fi
-if (( ! HAVE_SLUICE && ! HAVE_PEER )); then
-  echo "run.sh: neither sluice nor the peer is running; nothing to measure" >&2
-  exit 1
-fi
-NA="n/a"
-(( HAVE_SLUICE )) || NA="skipped"
-
-# -------------------------------------------------------- (a) firehose
-log "(a) firehose: one client, n=$FIRE_N"
-fire() {  # fire NAME PORT -> FIRE_EPS FIRE_MBPS FIRE_REF
-  local name=$1 port=$2 j=$OUT/firehose-$1.json
-  local cmd="$SL_LOAD --url http://$HOST:$port/firehose?n=$FIRE_N --bytes --expect-events $FIRE_N --timeout 300 --json -q"
+# run_load TAG SERVER_PID THREADS CMD: runs the load client CMD (a string)
+# under bench/cputime.py, stdout to $OUT/TAG.out, stderr to $OUT/TAG.err,
+# and records its CPU time beside the server tree's over the same interval.
+# Sets LOAD_RC, LOAD_WALL, CMD_REF.
+run_load() {
+  local tag=$1 spid=$2 threads=$3 cmd=$4 c0 c1 u s
   note "$cmd"
-  ( set -f; exec $cmd ) >"$j" 2>"$OUT/firehose-$name.err"
-  local rc=$?
-  FIRE_EPS=$(jget "$j" 'round(j["events_per_s"])')
-  FIRE_MBPS=$(jget "$j" 'j["mb_per_s"]')
-  if (( rc != 0 )); then
-    note "not every event arrived cleanly: $(head -c 300 "$OUT/firehose-$name.err")"
-    FIRE_EPS="$FIRE_EPS (events $(jget "$j" 'j["events"]')/$FIRE_N)"
-  fi
-  add_cmd "$cmd"; FIRE_REF=$CMD_REF
-  note "-> $FIRE_EPS events/s, $FIRE_MBPS MB/s"
+  c0=$(tree_cpu "$spid")
+  ( set -f; exec "$PY" bench/cputime.py "$OUT/$tag.time" $cmd ) >"$OUT/$tag.out" 2>"$OUT/$tag.err"
+  LOAD_RC=$?
+  c1=$(tree_cpu "$spid")
+  read -r LOAD_WALL u s <"$OUT/$tag.time"
+  local client=${cmd#timeout [0-9]* }
+  CHECKS+=("$tag|${client%% *}|$threads|$LOAD_WALL|$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.3f", u + s }')|$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')")
+  add_cmd "$cmd"
 }
-S_EPS=$NA S_MB=$NA S_REF="" P_EPS=$NA P_MB=$NA P_REF=""
-if (( HAVE_SLUICE )); then fire sluice "$FIRE_PORT"; S_EPS=$FIRE_EPS S_MB=$FIRE_MBPS S_REF=$FIRE_REF; fi
-if (( HAVE_PEER )); then fire peer "$PEER_PORT"; P_EPS=$FIRE_EPS P_MB=$FIRE_MBPS P_REF=$FIRE_REF; fi
-add_row "firehose n=$FIRE_N, 1 client" "events/s" "$S_EPS" "$P_EPS" "$(ratio "$S_EPS" "$P_EPS")" "$S_REF" "$P_REF"
-add_row "firehose n=$FIRE_N, 1 client" "body MB/s" "$S_MB" "$P_MB" "$(ratio "$S_MB" "$P_MB")" "$S_REF" "$P_REF"
 
-# ----------------------------------------------------------- (b) hello
-log "(b) GET /hello: wrk $WRK_ARGS"
-hello() {  # hello NAME PORT -> HELLO_RPS HELLO_REF
-  local name=$1 port=$2 f=$OUT/wrk-$1.txt
-  local cmd="wrk $WRK_ARGS http://$HOST:$port/hello"
-  note "$cmd"
-  ( set -f; exec $cmd ) >"$f" 2>&1
-  HELLO_RPS=$(awk '/^Requests\/sec:/ {printf "%d", $2}' "$f")
-  [[ -n $HELLO_RPS ]] || HELLO_RPS="n/a"
-  local bad
+# ================================================================ workloads
+
+# ---------------------------------------------------------------- firehose
+fire_one() {  # fire_one TAG PORT PID -> FIRE_EPS FIRE_REF
+  local j=$OUT/$1.out
+  run_load "$1" "$3" 1 "$SL_LOAD --url http://$HOST:$2/firehose?n=$FIRE_N --bytes --expect-events $FIRE_N --timeout 300 --json -q"
+  FIRE_EPS=$(jget "$j" 'round(j["events_per_s"])') FIRE_REF=$CMD_REF
+  (( LOAD_RC == 0 )) || FIRE_EPS="$FIRE_EPS (only $(jget "$j" 'j["events"]')/$FIRE_N events)"
+  note "-> $FIRE_EPS events/s"
+}
+wl_firehose() {
+  log "firehose: one client, $FIRE_N events"
+  local s=$NOSTART sr="" p=$NOPEER pr=""
+  if fh_server; then fire_one firehose-sluice "$FH_PORT" "$FH_PID"; s=$FIRE_EPS sr=$FIRE_REF; fi
+  if main_peer; then fire_one firehose-peer "$MAIN_PEER_PORT" "$MAIN_PEER_PID"; p=$FIRE_EPS pr=$FIRE_REF; fi
+  S_FIRE=$s
+  add_row "firehose, $FIRE_N events, 1 client" "events/s" "$s" "$p" "$(ratio "$s" "$p")" "$sr" "$pr"
+}
+
+# ------------------------------------------------------------------- hello
+hello_one() {  # hello_one TAG PORT PID -> HELLO_RPS HELLO_REF
+  local f=$OUT/$1.out bad
+  run_load "$1" "$3" 2 "wrk $WRK_ARGS http://$HOST:$2/hello"
+  HELLO_RPS=$(awk '/^Requests\/sec:/ {printf "%d", $2}' "$f") HELLO_REF=$CMD_REF
+  [[ -n $HELLO_RPS ]] || HELLO_RPS=n/a
   bad=$(grep -E 'Non-2xx|Socket errors' "$f" | tr -s ' ' | paste -sd';' -)
-  [[ -n $bad ]] && { note "wrk reports: $bad"; HELLO_RPS="$HELLO_RPS ($bad)"; }
-  add_cmd "$cmd"; HELLO_REF=$CMD_REF
+  [[ -n $bad ]] && HELLO_RPS="$HELLO_RPS ($bad)"
   note "-> $HELLO_RPS requests/s"
 }
-S_RPS=$NA S_REF="" P_RPS=$NA P_REF=""
-if ! command -v wrk >/dev/null; then
-  note "wrk missing (make bench-deps): (b) skipped"
-else
-  if (( HAVE_SLUICE )); then hello sluice "$FIRE_PORT"; S_RPS=$HELLO_RPS S_REF=$HELLO_REF; fi
-  if (( HAVE_PEER )); then hello peer "$PEER_PORT"; P_RPS=$HELLO_RPS P_REF=$HELLO_REF; fi
-fi
-add_row "GET /hello, wrk $WRK_ARGS" "requests/s" "$S_RPS" "$P_RPS" "$(ratio "$S_RPS" "$P_RPS")" "$S_REF" "$P_REF"
+wl_hello() {
+  log "trivial GET: wrk $WRK_ARGS"
+  local s=$NOSTART sr="" p=$NOPEER pr=""
+  if ! command -v wrk >/dev/null; then s="n/a (wrk missing: make bench-deps)" p=$s
+  else
+    if fh_server; then hello_one hello-sluice "$FH_PORT" "$FH_PID"; s=$HELLO_RPS sr=$HELLO_REF; fi
+    if main_peer; then hello_one hello-peer "$MAIN_PEER_PORT" "$MAIN_PEER_PID"; p=$HELLO_RPS pr=$HELLO_REF; fi
+  fi
+  S_HELLO=$s
+  add_row "GET /hello, wrk $WRK_ARGS" "requests/s" "$s" "$p" "$(ratio "$s" "$p")" "$sr" "$pr"
+}
 
-# ------------------------------------------------------ (c) + (d) stream_me
-log "(c) stream_me: $STREAM_C concurrent clients, 10 events 0.5 s apart; (d) RSS"
-stream() {  # stream NAME PORT PATH PID -> ST_* variables
-  local name=$1 port=$2 path=$3 pid=$4 j=$OUT/stream-$1.json r=$OUT/rss-$1.txt
-  local cmd="$SL_LOAD --url http://$HOST:$port$path -c $STREAM_C --expect-events 10 --interval 0.5 --timeout $STREAM_TIMEOUT --json -q"
-  note "$cmd"
+# ------------------------------------------------------------------ stream
+# stream_one TAG PORT PATH PID C TIMEOUT: sl-load with C clients; sets
+# ST_OK ST_P50 ST_P99 ST_RSS ST_PSS (tree peaks, MB) ST_SRV (server process peak RSS, MB) ST_REF
+stream_one() {
+  local tag=$1 port=$2 path=$3 pid=$4 c=$5 to=$6 j=$OUT/$1.out r=$OUT/$1.rss n
   sample_start "$pid" "$r"
-  ( set -f; exec $cmd ) >"$j" 2>"$OUT/stream-$name.err"
+  run_load "$tag" "$pid" 1 "$SL_LOAD --url http://$HOST:$port$path -c $c --expect-events 10 --interval 0.5 --timeout $to --json -q"
   sample_stop "$pid" "$r"
-  ST_OK="$(jget "$j" 'j["ok"]')/$STREAM_C"
-  [[ $(jget "$j" 'j["timed_out"]') == True ]] && ST_OK="$ST_OK (cut at ${STREAM_TIMEOUT}s)"
-  local n
+  ST_REF=$CMD_REF
+  ST_OK="$(jget "$j" 'j["ok"]')/$c"
+  [[ $(jget "$j" 'j["timed_out"]') == True ]] && ST_OK="$ST_OK (cut at ${to} s)"
   n=$(jget "$j" 'j["lateness_ms"]["n"]')
-  ST_P50=$(jget "$j" 'j["lateness_ms"]["p50"]')
-  ST_P99=$(jget "$j" 'j["lateness_ms"]["p99"]')
-  ST_FIRST=$(jget "$j" 'j["first_event_ms"]["p99"]')
-  ST_ELAPSED=$(jget "$j" 'j["elapsed_s"]')
-  ST_NOTE=""
-  [[ $n != "$STREAM_C" ]] && ST_NOTE=" (over $n clients with 10 events)"
-  ST_RSS=$(rss_summary "$r" 1); ST_RSS_PEAK=$(rss_peak "$r" 1)
-  ST_TREE=$(rss_summary "$r" 2); ST_TREE_PEAK=$(rss_peak "$r" 2)
-  add_cmd "$cmd  [RSS: VmRSS of pid $pid, /proc/$pid/status every 0.5 s]"; ST_REF=$CMD_REF
-  note "-> ok $ST_OK, lateness p50 $ST_P50 ms, p99 $ST_P99 ms$ST_NOTE, elapsed $ST_ELAPSED s, RSS $ST_RSS"
-  [[ -s $OUT/stream-$name.err ]] && sed 's/^/   | /' "$OUT/stream-$name.err" | head -6 >&2
+  ST_P50=$(jget "$j" 'j["lateness_ms"]["p50"]') ST_P99=$(jget "$j" 'j["lateness_ms"]["p99"]')
+  [[ $n != "$c" ]] && { ST_P50="$ST_P50 (of $n)"; ST_P99="$ST_P99 (of $n)"; }
+  ST_RSS=$(rss_peak "$r" 2) ST_PSS=$(rss_peak "$r" 3) ST_SRV=$(rss_peak "$r" 1)
+  note "-> ok $ST_OK, lateness p50 $ST_P50 ms, p99 $ST_P99 ms, RSS peak $ST_RSS MB (PSS $ST_PSS MB; server process RSS $ST_SRV MB)"
+  [[ -s $OUT/$tag.err ]] && sed 's/^/   | /' "$OUT/$tag.err" | head -4 >&2
 }
-declare -A SS=() PS=() PA=()
-fill() {  # fill ARRAYNAME
-  local -n A=$1
-  A[ok]=$ST_OK A[p50]="$ST_P50" A[p99]="$ST_P99" A[first]=$ST_FIRST A[el]=$ST_ELAPSED
-  A[rss]=$ST_RSS A[rssp]=$ST_RSS_PEAK A[tree]=$ST_TREE A[treep]=$ST_TREE_PEAK A[ref]=$ST_REF A[note]=$ST_NOTE
+declare -A S_OK S_P50 S_P99   # sluice's HTTP/1.1 stream figures by client count, for h2
+# stream_rows C LABEL SLUICE_FIGURES PEER_FIGURES: each figures a list of
+# 6: ok, p50, p99, RSS, PSS, command ref
+stream_rows() {
+  local c=$1 w="stream_me, $1 concurrent client(s), $2"; shift 2
+  local sfig=("${@:1:6}") pfig=("${@:7:6}")
+  add_row "$w" "completed ok" "${sfig[0]}" "${pfig[0]}" "$(ratio "${sfig[0]%%/*}" "${pfig[0]%%/*}")" "${sfig[5]}" "${pfig[5]}"
+  add_row "$w" "lateness p50 ms" "${sfig[1]}" "${pfig[1]}" "$(ratio "${pfig[1]}" "${sfig[1]}")" "${sfig[5]}" "${pfig[5]}"
+  add_row "$w" "lateness p99 ms" "${sfig[2]}" "${pfig[2]}" "$(ratio "${pfig[2]}" "${sfig[2]}")" "${sfig[5]}" "${pfig[5]}"
+  add_row "$w" "RSS peak MB, server tree" "${sfig[3]}" "${pfig[3]}" "$(ratio "${pfig[3]%% *}" "${sfig[3]%% *}")" "${sfig[5]}" "${pfig[5]}"
+  add_row "$w" "PSS peak MB, server tree" "${sfig[4]}" "${pfig[4]}" "$(ratio "${pfig[4]}" "${sfig[4]}")" "${sfig[5]}" "${pfig[5]}"
 }
-empty() { local -n A=$1; A=([ok]=$NA [p50]=$NA [p99]=$NA [first]=$NA [el]=$NA [rss]=$NA [rssp]=$NA [tree]=$NA [treep]=$NA [ref]="" [note]=""); }
-empty SS; empty PA; empty PS
-if (( HAVE_SLUICE )); then stream sluice "$STREAM_PORT" /stream_me "$STREAM_PID"; fill SS; fi
-if (( HAVE_PEER )); then
-  stream peer-async "$PEER_PORT" /stream_me_async "$PEER_PID"; fill PA
-  stream peer-sync "$PEER_PORT" /stream_me "$PEER_PID"; fill PS
-fi
-okn() { echo "${1%%/*}"; }
-mb() { if [[ $1 =~ ^[0-9.]+$ ]]; then echo "$1 MB"; else echo "$1"; fi; }
-for v in PS PA; do
-  declare -n P=$v
-  if [[ $v == PS ]]; then label="vs peer /stream_me (sync generator, as seed)"; else label="vs peer /stream_me_async"; fi
-  W="stream_me x$STREAM_C clients, $label"
-  add_row "$W" "completed ok" "${SS[ok]}" "${P[ok]}" "$(ratio "$(okn "${SS[ok]}")" "$(okn "${P[ok]}")")" "${SS[ref]}" "${P[ref]}"
-  add_row "$W" "last-event lateness p50 ms" "${SS[p50]}${SS[note]}" "${P[p50]}${P[note]}" "$(ratio "${P[p50]}" "${SS[p50]}")" "${SS[ref]}" "${P[ref]}"
-  add_row "$W" "last-event lateness p99 ms" "${SS[p99]}${SS[note]}" "${P[p99]}${P[note]}" "$(ratio "${P[p99]}" "${SS[p99]}")" "${SS[ref]}" "${P[ref]}"
-  add_row "$W" "first event p99 ms" "${SS[first]}" "${P[first]}" "$(ratio "${P[first]}" "${SS[first]}")" "${SS[ref]}" "${P[ref]}"
-  add_row "$W" "wall time s" "${SS[el]}" "${P[el]}" "$(ratio "${P[el]}" "${SS[el]}")" "${SS[ref]}" "${P[ref]}"
-  add_row "$W" "server RSS start/peak/end" "${SS[rss]}" "${P[rss]}" "$(ratio "${P[rssp]}" "${SS[rssp]}") (peak)" "${SS[ref]}" "${P[ref]}"
-  add_row "$W" "RSS peak, process tree (sum)" "$(mb "${SS[treep]}")" "$(mb "${P[treep]}")" "$(ratio "${P[treep]}" "${SS[treep]}")" "${SS[ref]}" "${P[ref]}"
-  unset -n P
-done
+wl_stream_c() {  # wl_stream_c C
+  local c=$1 s=() pa=() ps=() est
+  log "stream_me: $c concurrent clients, 10 events 0.5 s apart"
+  s=(n/a n/a n/a n/a n/a "")
+  if start_sluice examples/streaming.c "stream-$c"; then
+    stream_one "stream-sluice-c$c" "$SL_PORT" /stream_me "$SL_PID" "$c" "$STREAM_TIMEOUT"
+    s=("$ST_OK" "$ST_P50" "$ST_P99" "$ST_RSS (server process $ST_SRV)" "$ST_PSS" "$ST_REF")
+    S_OK[$c]=$ST_OK S_P50[$c]=$ST_P50 S_P99[$c]=$ST_P99
+    stop "$SL_PID"
+  fi
+  pa=(n/a n/a n/a n/a n/a "")
+  if start_peer "stream-async-$c"; then
+    stream_one "stream-peer-async-c$c" "$PEER_PORT" /stream_me_async "$PEER_PID" "$c" "$STREAM_TIMEOUT"
+    pa=("$ST_OK" "$ST_P50" "$ST_P99" "$ST_RSS" "$ST_PSS" "$ST_REF")
+    stop "$PEER_PID"
+  fi
+  # The seed's sync generator runs in Starlette's thread pool (anyio: 40
+  # threads), each of its 10 steps holding a thread 0.5 s: C clients need
+  # about ceil(C/40) x 5 s.
+  # shellcheck disable=SC2017
+  est=$(( (c + 39) / 40 * 5 ))
+  if (( est > SYNC_MAX_S )); then
+    local why="n/a (not run: 40-thread pool => ~${est} s)"
+    ps=("$why" "$why" "$why" "$why" "$why" "")
+    note "peer, seed's sync generator: not run with $c clients (~${est} s > ${SYNC_MAX_S} s budget)"
+  else
+    ps=(n/a n/a n/a n/a n/a "")
+    if start_peer "stream-sync-$c"; then
+      stream_one "stream-peer-sync-c$c" "$PEER_PORT" /stream_me "$PEER_PID" "$c" $(( est * 2 + 30 ))
+      ps=("$ST_OK" "$ST_P50" "$ST_P99" "$ST_RSS" "$ST_PSS" "$ST_REF")
+      stop "$PEER_PID"
+    fi
+  fi
+  stream_rows "$c" "peer: seed's sync generator" "${s[@]}" "${ps[@]}"
+  stream_rows "$c" "peer: async generator" "${s[@]}" "${pa[@]}"
+}
+wl_stream() { local c; for c in $CLIENTS; do wl_stream_c "$c"; done; }
 
-# --------------------------------------------------------------- report
-MD=$OUT/results.md
-CSV=$OUT/results.csv
+# ------------------------------------------------------------------ HTTP/2
+NO_H2="n/a (uvicorn has no HTTP/2)"
+h2_field() {  # h2_field FILE: "<succeeded> <req/s> <data bytes> <seconds>" from h2load's summary
+  awk '/^finished in/ { t = $3; u = t; sub(/[a-z]+,?$/, "", t); if (u ~ /ms,?$/) t /= 1000; rps = $4 }
+       /^requests:/ { ok = $8 }
+       /^traffic:/ { for (i = 1; i <= NF; i++) if ($i == "data") { d = $(i - 1); gsub(/[()]/, "", d) } }
+       END { printf "%s %s %s %s", ok + 0, rps + 0, d + 0, t + 0 }' "$1"
+}
+h2_hello() {
+  local ok rps d t s
+  run_load h2-hello-sluice "$FH_PID" 2 "h2load $H2_HELLO_ARGS http://$HOST:$FH_PORT/hello"
+  read -r ok rps d t < <(h2_field "$OUT/h2-hello-sluice.out")
+  s=$(printf '%.0f' "$rps")
+  grep -q ' 0 failed, 0 errored, 0 timeout' "$OUT/h2-hello-sluice.out" || s="$s (errors: see $OUT/h2-hello-sluice.out)"
+  note "-> $s requests/s"
+  add_row "GET /hello, h2load $H2_HELLO_ARGS (sluice HTTP/1.1 above: $S_HELLO)" "requests/s" "$s" "$NO_H2" "-" "$CMD_REF" ""
+}
+h2_firehose() {
+  local ok rps d t s bytes_want
+  run_load h2-firehose-sluice "$FH_PID" 1 "h2load -c1 -n1 http://$HOST:$FH_PORT/firehose?n=$FIRE_N"
+  read -r ok rps d t < <(h2_field "$OUT/h2-firehose-sluice.out")
+  # the body, "data: i\n\n" for i < n, is 9 bytes each, plus one per digit past the first
+  bytes_want=$(awk -v n="$FIRE_N" 'BEGIN { s = 9 * n; for (k = 10; k < n; k *= 10) s += n - k; printf "%d", s }')
+  s=$(awk -v n="$FIRE_N" -v t="$t" 'BEGIN { printf "%.0f", (t > 0) ? n / t : 0 }')
+  [[ $ok == 1 && $d == "$bytes_want" ]] || s="$s (body $d bytes, want $bytes_want)"
+  note "-> $s events/s (body $d bytes)"
+  add_row "firehose over HTTP/2, $FIRE_N events, 1 client (sluice HTTP/1.1 above: $S_FIRE)" "events/s" "$s" "$NO_H2" "-" "$CMD_REF" ""
+}
+pct50_99() {  # numbers, sorted, one a line -> "count p50 p99" (p: the ceil(q n)-th, as sl-load)
+  awk '{ v[NR] = $1 } END { if (!NR) { print 0, "n/a", "n/a"; exit }
+    a = int(0.5 * NR); if (a < 0.5 * NR) a++; b = int(0.99 * NR); if (b < 0.99 * NR) b++
+    printf "%d %.1f %.1f\n", NR, v[a < 1 ? 1 : a], v[b < 1 ? 1 : b] }'
+}
+h2_stream() {  # h2_stream CONNSxSTREAMS: h2load -c CONNS -m STREAMS -n CONNS*STREAMS on /stream_me
+  local c=${1%x*} m=${1#*x} n tag log ok p50 p99 r pss
+  n=$(( c * m )) tag=h2-stream-sluice-$1 log=$OUT/h2-stream-sluice-$1.log
+  rm -f "$log"   # h2load appends
+  start_sluice examples/streaming.c "h2-stream-$1" || return
+  sample_start "$SL_PID" "$OUT/$tag.rss"
+  run_load "$tag" "$SL_PID" 1 "timeout $(( STREAM_TIMEOUT + 30 )) h2load -c$c -m$m -n$n --log-file=$log http://$HOST:$SL_PORT/stream_me"
+  sample_stop "$SL_PID" "$OUT/$tag.rss"
+  stop "$SL_PID"
+  # lateness: end of response (right after the 10th event) - (request start + 4.5 s)
+  read -r ok p50 p99 < <(awk -F'\t' '$2 == 200 { print $3 / 1000 - 4500 }' "$log" 2>/dev/null | sort -g | pct50_99)
+  r=$(rss_peak "$OUT/$tag.rss" 2) pss=$(rss_peak "$OUT/$tag.rss" 3)
+  note "-> 200 OK $ok/$n, lateness p50 $p50 ms, p99 $p99 ms, RSS peak $r MB, PSS peak $pss MB"
+  local w="stream_me over HTTP/2, $n streams on $c connections (sluice HTTP/1.1, $n clients: p50 ${S_P50[$n]:-not run}, p99 ${S_P99[$n]:-not run} ms)"
+  add_row "$w" "completed 200" "$ok/$n" "$NO_H2" "-" "$CMD_REF" ""
+  add_row "$w" "lateness p50 ms" "$p50" "$NO_H2" "-" "$CMD_REF" ""
+  add_row "$w" "lateness p99 ms" "$p99" "$NO_H2" "-" "$CMD_REF" ""
+  add_row "$w" "RSS peak MB, server tree" "$r" "$NO_H2" "-" "$CMD_REF" ""
+  add_row "$w" "PSS peak MB, server tree" "$pss" "$NO_H2" "-" "$CMD_REF" ""
+}
+wl_h2() {
+  log "HTTP/2 (h2c prior knowledge), h2load"
+  command -v h2load >/dev/null || { note "h2load missing (make bench-deps installs nghttp2-client)"; return; }
+  if fh_server; then h2_hello; h2_firehose; fi
+  local x; for x in $H2_STREAMS; do h2_stream "$x"; done
+}
+
+# --------------------------------------------------------------------- map
+wl_map() {
+  log "map: $MAP_N inputs streamed to curl, best of $MAP_REPS; peer multiprocessing.Pool(2).imap"
+  local s=$NOSTART sr="" p=$NOPEER pr="" i t lines best="" pbest=""
+  if start_sluice examples/map.c map; then
+    curl -sf "http://$HOST:$SL_PORT/mapped?n=1000" >/dev/null   # containers up, as the peer's pool is
+    for i in $(seq "$MAP_REPS"); do
+      run_load "map-sluice-$i" "$SL_PID" 1 "curl -sf -o $OUT/map-body.txt -w %{time_total} http://$HOST:$SL_PORT/mapped?n=$MAP_N"
+      t=$(cat "$OUT/map-sluice-$i.out") lines=$(wc -l <"$OUT/map-body.txt")
+      if (( LOAD_RC != 0 )) || [[ $lines != "$MAP_N" ]] || [[ $(tail -1 "$OUT/map-body.txt") != "segment $(( MAP_N - 1 ))" ]]; then
+        note "-> curl exit $LOAD_RC, $lines lines (want $MAP_N, ending 'segment $(( MAP_N - 1 ))')"
+        best="" s="n/a (bad output: $lines lines)"; break
+      fi
+      note "-> $t s, $lines lines"
+      best=$(awk -v a="$t" -v b="${best:-1e9}" 'BEGIN { print (a < b ? a : b) }')
+    done
+    [[ -n $best ]] && s=$(awk -v n="$MAP_N" -v t="$best" 'BEGIN { printf "%d", n / t }')
+    sr=$CMD_REF
+    stop "$SL_PID"
+  fi
+  for i in $(seq "$MAP_REPS"); do
+    "$PY" bench/peer/pool_map.py "$MAP_N" >"$OUT/map-peer-$i.out" 2>"$OUT/map-peer-$i.err" || { pbest=""; break; }
+    t=$(jget "$OUT/map-peer-$i.out" 'str(j["seconds"])')
+    note "-> peer $t s"
+    pbest=$(awk -v a="$t" -v b="${pbest:-1e9}" 'BEGIN { print (a < b ? a : b) }')
+  done
+  [[ -n $pbest ]] && p=$(awk -v n="$MAP_N" -v t="$pbest" 'BEGIN { printf "%d", n / t }')
+  add_cmd "$PY bench/peer/pool_map.py $MAP_N"; pr=$CMD_REF
+  add_row "map, $MAP_N inputs streamed (peer: multiprocessing.Pool(2).imap), best of $MAP_REPS" "items/s" "$s" "$p" "$(ratio "$s" "$p")" "$sr" "$pr"
+}
+
+# ------------------------------------------------------------------- calls
+wl_calls() {
+  log "calls: cold start, warm round trip, remote stream; peer multiprocessing.Pool(1)"
+  local cold="" warm="" cr="" wr="" pr="" d="" rm="" dr="" rr=""
+  "$FLOOR" >"$OUT/calls-floor.json" 2>&1 && FLOOR_TXT="fork+exit+wait p50 $(jget "$OUT/calls-floor.json" 'j["fork_p50_us"]') us, unix-socket round trip p50 $(jget "$OUT/calls-floor.json" 'j["rtt_p50_us"]') us ($FLOOR)"
+  if start_sluice bench/apps/calls_bench.c calls; then
+    local base=http://$HOST:$SL_PORT
+    run_load calls-cold-sluice "$SL_PID" 1 "curl -sf $base/cold?from=0&to=$COLD_N"
+    cold=$OUT/calls-cold-sluice.out cr=$CMD_REF
+    curl -sf "$base/warm?n=100" >/dev/null
+    run_load calls-warm-sluice "$SL_PID" 1 "curl -sf $base/warm?n=$WARM_N"
+    warm=$OUT/calls-warm-sluice.out wr=$CMD_REF
+    fire_one calls-direct-sluice "$SL_PORT" "$SL_PID"; d=$FIRE_EPS dr=$FIRE_REF
+    run_load calls-remote-sluice "$SL_PID" 1 "$SL_LOAD --url $base/firehose_remote?n=$FIRE_N --bytes --expect-events $FIRE_N --timeout 300 --json -q"
+    rm=$(jget "$OUT/calls-remote-sluice.out" 'round(j["events_per_s"])') rr=$CMD_REF
+    (( LOAD_RC == 0 )) || rm="$rm (not every event arrived)"
+    stop "$SL_PID"
+  fi
+  "$PY" bench/peer/calls.py "$COLD_N" "$WARM_N" >"$OUT/calls-peer.out" 2>"$OUT/calls-peer.err"
+  add_cmd "$PY bench/peer/calls.py $COLD_N $WARM_N"; pr=$CMD_REF
+  local pj=$OUT/calls-peer.out k w
+  for k in p50 p99; do
+    local sv=n/a pv
+    [[ -n $cold ]] && sv=$(jget "$cold" "j['${k}_us']")
+    pv=$(jget "$pj" "j['cold']['${k}_us']")
+    add_row "cold start: first call to a function with no container ($COLD_N functions; peer: new Pool(1) + first apply)" "$k us" "$sv" "$pv" "$(ratio "$pv" "$sv")" "$cr" "$pr"
+  done
+  for k in p50 p99; do
+    local sv=n/a pv
+    [[ -n $warm ]] && sv=$(jget "$warm" "j['${k}_us']")
+    pv=$(jget "$pj" "j['warm']['${k}_us']")
+    add_row "warm remote round trip, $WARM_N calls to a no-op in another container (peer: Pool(1).apply)" "$k us" "$sv" "$pv" "$(ratio "$pv" "$sv")" "$wr" "$pr"
+  done
+  add_row "remote generator streamed through an endpoint (sl_respond), $FIRE_N events (same endpoint yielding itself: $d [$dr])" "events/s" "$rm" "n/a (no peer analogue)" "-" "$rr" ""
+  note "-> cold $(cat "$cold" 2>/dev/null) warm $(cat "$warm" 2>/dev/null) peer $(cat "$pj")"
+}
+
+# ================================================================== setup
+SL_LOAD=build/bench/sl-load FLOOR=build/bench/sl-floor
+if [[ ! -x $SL_LOAD || bench/sl_load.c -nt $SL_LOAD ]]; then
+  SL_LOAD=$OUT/sl-load
+  if [[ ! -x $SL_LOAD || bench/sl_load.c -nt $SL_LOAD ]]; then
+    log "building $SL_LOAD (no up-to-date build/bench/sl-load)"
+    cc -std=c17 -O2 -Wall -Wextra -D_GNU_SOURCE bench/sl_load.c -o "$SL_LOAD" -lm || exit 2
+  fi
+fi
+[[ -x $FLOOR ]] || { FLOOR=$OUT/sl-floor; cc -std=c17 -O2 bench/floor.c -o "$FLOOR" || exit 2; }
+[[ -x $SLUICE ]] || { echo "run.sh: $SLUICE is missing (make build)" >&2; exit 2; }
+"$PY" -c 'import fastapi, uvicorn' 2>/dev/null || { echo "run.sh: $PY lacks fastapi/uvicorn (make bench-deps, or set PEER_PYTHON)" >&2; exit 2; }
+FLOOR_TXT="not measured"
+NOSTART="n/a (sluice did not start: see notes)" NOPEER="n/a (peer did not start: see $OUT/server-*.log)"
+S_FIRE="not run" S_HELLO="not run"
+
+# ================================================================== run
+for w in firehose hello stream h2 map calls; do want "$w" && "wl_$w"; done
+if [[ -n $FH_PID ]]; then stop "$FH_PID"; fi
+if [[ -n $MAIN_PEER_PID ]]; then stop "$MAIN_PEER_PID"; fi
+ELAPSED=$((SECONDS - T_START))
+
+# ================================================================ report
+MD=$OUT/results.md CSV=$OUT/results.csv CHK=$OUT/load_check.csv
+check_verdict() {  # threads wall client_cpu server_cpu
+  awk -v t="$1" -v w="$2" -v c="$3" -v s="$4" 'BEGIN {
+    u = (w > 0) ? c / (w * t) : 0; r = (c > 0) ? s / c : s / 0.01
+    if (u < 0.7 && c <= s) printf "ok: client %.0f%% busy; server used %.1fx its CPU time", 100 * u, r
+    else if (u < 0.7) printf "ok: client %.0f%% busy (not saturated)", 100 * u
+    else printf "CHECK: client %.0f%% busy", 100 * u }'
+}
 {
-  echo "# sluice vs peer (FastAPI + uvicorn)"
+  echo "# sluice vs its peers"
   echo
-  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $( ((QUICK)) && echo quick || echo full) run;" \
-       "sluice: $( ((HAVE_SLUICE)) && echo "$SLUICE" || echo "skipped: $SLUICE_WHY"); peer: uvicorn $("$PY" -c 'import uvicorn; print(uvicorn.__version__)' 2>/dev/null), fastapi $("$PY" -c 'import fastapi; print(fastapi.__version__)' 2>/dev/null)."
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average at start $LOADAVG0, $( ((QUICK)) && echo quick || echo full) run ($ONLY) in ${ELAPSED} s;" \
+       "sluice $(git rev-parse --short HEAD 2>/dev/null); uvicorn $("$PY" -c 'import uvicorn; print(uvicorn.__version__)'), fastapi $("$PY" -c 'import fastapi; print(fastapi.__version__)'), Python $("$PY" -c 'import platform; print(platform.python_version())')."
   echo
-  echo "Ratio > 1 means sluice is better: sluice/peer for throughput and completions," \
-       "peer/sluice for lateness, time and memory. [n] refers to the commands below."
+  echo "**ratio > 1 means sluice is better**: sluice/peer for throughput and completions," \
+       "peer/sluice for lateness, latency and memory. [n] is the command behind a figure (below)."
   echo
-  echo "| workload | metric | sluice | peer | ratio |"
+  echo "| workload | metric | sluice | peer | ratio (>1: sluice better) |"
   echo "| --- | --- | --- | --- | --- |"
   for r in "${ROWS[@]}"; do
     IFS='|' read -r w m s p ra rs rp <<<"$r"
     echo "| $w | $m | $s${rs:+ [$rs]} | $p${rp:+ [$rp]} | $ra |"
   done
   echo
-  echo "Commands:"
+  echo "## Is the load client the bottleneck?"
+  echo
+  echo "CPU seconds of each load client (user+sys from wait4, bench/cputime.py) against those of the server's"
+  echo "process tree (/proc/PID/stat utime+stime+cutime+cstime before and after: 0.01 s ticks) over the same"
+  echo "run. \"busy\" is the client's CPU time over wall time x its threads: a client near 100% would be"
+  echo "the bottleneck; well under it, with the server using more CPU, it is not."
+  echo
+  echo "| run | client (threads) | wall s | client CPU s | server CPU s | verdict |"
+  echo "| --- | --- | --- | --- | --- | --- |"
+  for r in "${CHECKS[@]}"; do
+    IFS='|' read -r tag cl th wa cc sc <<<"$r"
+    echo "| $tag | $cl ($th) | $wa | $cc | $sc | $(check_verdict "$th" "$wa" "$cc" "$sc") |"
+  done
+  echo
+  echo "## Commands"
   echo
   i=1
   for c in "${CMDS[@]}"; do echo "- [$i] \`$c\`"; i=$((i + 1)); done
   echo
-  echo "Servers:"
+  echo "Servers: sluice \`$SLUICE serve APP --port 0 --quiet\` with APP = examples/firehose.c (firehose, hello, HTTP/2 hello"
+  echo "and firehose), examples/streaming.c (stream_me, a fresh server per client count), examples/map.c,"
+  echo "bench/apps/calls_bench.c; peer \`$PY -m uvicorn app:app --app-dir bench/peer --backlog 4096 ...\`"
+  echo "(bench/peer/app.py; a backlog of 4096 as sluice's listen(), uvicorn's default being 2048)."
   echo
-  (( HAVE_SLUICE )) && { echo "- sluice: \`$FIRE_CMD\` (firehose, hello)"; echo "- sluice: \`$STREAM_CMD\` (stream_me)"; }
-  (( HAVE_PEER )) && echo "- peer: \`$PEER_CMD\` (all; bench/peer/app.py)"
+  echo "## Notes"
   echo
-  echo "Lateness: t(last event) - (t(request start) + 9 x 0.5 s), per client that got all 10 events."
-  echo "Wall time: first request start to last body end; the peer's generators (as the seed's) sleep"
-  echo "0.5 s after the 10th event too, so its floor is ~5.0 s against sluice's ~4.5 s."
-  echo "Server RSS: VmRSS of the server process itself; process tree: summed over it and its descendants"
-  echo "(sluice's zygote and containers; shared pages counted more than once)."
+  echo "- Lateness: t(last event) - (t(request start) + 9 x 0.5 s), per client that got all 10 events."
+  echo "  Over HTTP/2 (h2load --log-file): end of response - (stream start + 4.5 s)."
+  echo "- RSS: peak over 0.5 s samples of VmRSS summed over the server's process tree (sluice: server,"
+  echo "  zygote, containers; a shared page counts once per process that maps it); \"server process\" is"
+  echo "  the server alone. PSS (/proc/PID/smaps_rollup) splits each shared page between its processes, so"
+  echo "  its sum is the tree's real footprint; for a single-process server (uvicorn) PSS <= RSS."
+  echo "- Cold start and warm round trip are timed inside the caller (a sluice endpoint; the Python script)."
+  echo "  Floors on this machine: $FLOOR_TXT."
+  echo "- The machine may be shared: figures vary run to run (+-20% is common on a 2-core VM)."
+  for f in "${START_FAILURES[@]}"; do echo "- A sluice server did not start: $f"; done
 } >"$MD"
 {
   echo "workload,metric,sluice,peer,ratio,sluice_command,peer_command"
@@ -357,11 +568,18 @@ CSV=$OUT/results.csv
     cs=""; cp=""
     [[ -n $rs ]] && cs=${CMDS[rs - 1]}
     [[ -n $rp ]] && cp=${CMDS[rp - 1]}
-    printf '"%s","%s","%s","%s","%s","%s","%s"\n' "$w" "$m" "$s" "$p" "$ra" "${cs//\"/\"\"}" "${cp//\"/\"\"}"
+    printf '"%s","%s","%s","%s","%s","%s","%s"\n' "${w//\"/\"\"}" "$m" "$s" "$p" "$ra" "${cs//\"/\"\"}" "${cp//\"/\"\"}"
   done
 } >"$CSV"
+{
+  echo "run,client,threads,wall_s,client_cpu_s,server_cpu_s,verdict"
+  for r in "${CHECKS[@]}"; do
+    IFS='|' read -r tag cl th wa cc sc <<<"$r"
+    echo "$tag,$cl,$th,$wa,$cc,$sc,\"$(check_verdict "$th" "$wa" "$cc" "$sc")\""
+  done
+} >"$CHK"
 
 echo
 cat "$MD"
 echo
-echo "written: $MD $CSV (raw: $OUT/*.json, $OUT/wrk-*.txt, $OUT/rss-*.txt)"
+echo "written: $MD $CSV $CHK (raw outputs: $OUT/*.out, *.err, *.rss, *.log)"
