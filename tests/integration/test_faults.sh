@@ -40,3 +40,18 @@ errors=$(grep -c '^error: steady input [0-9]* failed: steady: container [0-9]* .
 { sed -n 's/^ok //p' "$TMP/map"; sed -n 's/^error: steady input \([0-9]*\) failed.*/\1/p' "$TMP/map"; } | sort -n |
     cmp -s - <(seq 0 9999) || fail "an input is missing or repeated"
 pass "kill -9 of containers ($kills times) during a 10,000-input map: $ok results, $errors errors naming their inputs"
+
+# with retries (steady_retried: .retries = 3), every input gives its result
+curl -sS "$BASE/steady_map?n=10000&window=8&fn=steady_retried" >"$TMP/map2" &
+CURL=$!
+kills=0
+for _ in 1 2 3; do
+    sleep 0.6
+    p=$(pids_of steady_retried)
+    [ -n "$p" ] && kill -9 $p 2>/dev/null && kills=$((kills + 1))
+done
+wait $CURL || fail "the retried map's stream broke: $(tail -3 "$TMP/map2")"
+[ "$kills" -ge 2 ] || fail "the retried map ended before the containers could be killed ($kills kills)"
+seq 0 9999 | sed 's/^/ok /' | cmp -s - "$TMP/map2" ||
+    fail "with retries, not every result, once and in order: $(grep -v '^ok ' "$TMP/map2" | head -3)"
+pass "kill -9 of containers ($kills times) during a map of a function with retries: all 10,000 results, in order"

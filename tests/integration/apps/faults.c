@@ -23,14 +23,23 @@ static int steady(sl_call *c)
 }
 SL_FUNCTION(steady);
 
-/* A map of ?n= inputs, ?window= at a time, with every failure an item. */
+/* The same, run again (up to 3 times) when its container dies under it. */
+static int steady_retried(sl_call *c)
+{
+    return steady(c);
+}
+SL_FUNCTION(steady_retried, .retries = 3);
+
+/* A map of ?fn= (steady) over ?n= inputs, ?window= at a time, with every
+ * failure an item. */
 static int steady_map(sl_call *c)
 {
     long long n, window;
     sl_query_int(c, "n", 10000, &n);
     sl_query_int(c, "window", 8, &window);
+    const char *fn = sl_query_param(c, "fn");
     sl_map_opts o = {.return_exceptions = true, .window = (int)window};
-    sl_handle *m = sl_map(c, "steady", sl_range(0, n), &o);
+    sl_handle *m = sl_map(c, fn ? fn : "steady", sl_range(0, n), &o);
     const void *d;
     size_t len;
     int r;
