@@ -55,3 +55,26 @@ wait $CURL || fail "the retried map's stream broke: $(tail -3 "$TMP/map2")"
 seq 0 9999 | sed 's/^/ok /' | cmp -s - "$TMP/map2" ||
     fail "with retries, not every result, once and in order: $(grep -v '^ok ' "$TMP/map2" | head -3)"
 pass "kill -9 of containers ($kills times) during a map of a function with retries: all 10,000 results, in order"
+
+# a container that writes garbage frames is killed; the server serves on
+code=$(curl -sS -m 10 -o "$TMP/vandal" -w '%{http_code}' "$BASE/vandal")
+[ "$code" = 500 ] || fail "garbage frames: HTTP $code $(cat "$TMP/vandal")"
+grep -qi 'killed' "$TMP/vandal" || fail "garbage frames: no reason: $(cat "$TMP/vandal")"
+[ "$(curl -sS -m 5 "$BASE/hello")" = hello ] || fail "the server stopped serving after garbage frames"
+[ "$(curl -sS -m 10 -o /dev/null -w '%{http_code}' "$BASE/vandal")" = 500 ] || fail "a second vandal was not killed too"
+pass "a container writing garbage frames is killed (500: $(head -c 120 "$TMP/vandal")), the server serves on"
+
+# the zygote dies: running streams go on, new containers still start
+curl -sS --no-buffer "$BASE/ticker" >"$TMP/tick" &
+CURL=$!
+wait_for 10 "the first tick" grep -q 'tick 1' "$TMP/tick"
+zygote=$(pgrep -P "$SERVER_PID" -f __zygote | head -1)
+[ -n "$zygote" ] || fail "no zygote process under the server"
+kill -9 "$zygote"
+wait $CURL || fail "a stream broke when the zygote died: $(tail -2 "$TMP/tick")"
+grep -q 'tick 9' "$TMP/tick" || fail "a stream stopped when the zygote died: $(cat "$TMP/tick")"
+kill -9 $(pids_of hello) 2>/dev/null || true # so the next call needs a new container
+wait_for 10 "a new call served by a container of the new zygote" sh -c "[ \"\$(curl -sS -m 5 $BASE/hello)\" = hello ]"
+new=$(pgrep -P "$SERVER_PID" -f __zygote | head -1)
+[ -n "$new" ] && [ "$new" != "$zygote" ] || fail "no new zygote"
+pass "the zygote died (pid $zygote): streams in flight finished, a new zygote ($new) starts containers"

@@ -55,3 +55,38 @@ static int steady_map(sl_call *c)
     return 0;
 }
 SL_WEB_ENDPOINT(steady_map, .content_type = "text/plain");
+
+/* Writes garbage to every socket it has (the server's channel is one):
+ * a container that breaks the protocol. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int vandal(sl_call *c)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    char link[64], target[64];
+    while (d && (e = readdir(d))) {
+        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n > 0 && (target[n] = '\0', strncmp(target, "socket:", 7) == 0)) {
+            static const char junk[] = "\xff\xff\xff\x7fGARBAGE-GARBAGE-GARBAGE";
+            if (write(atoi(e->d_name), junk, sizeof junk - 1) < 0)
+                perror("vandal");
+        }
+    }
+    if (d)
+        closedir(d);
+    sl_sleep(c, 5);
+    return sl_returnf(c, "still here\n");
+}
+SL_WEB_ENDPOINT(vandal);
+
+static int hello(sl_call *c)
+{
+    return sl_returnf(c, "hello\n");
+}
+SL_WEB_ENDPOINT(hello);
