@@ -8,6 +8,13 @@
  * per stream. */
 #define SL_STREAM_WINDOW (256u * 1024u)
 
+/* The most header bytes (names and values) a request may carry; past it,
+ * 431. Below h2o's own bounds, so that a client gets a reason: over
+ * HTTP/1.1 h2o refuses more than 100 headers, or a head over about
+ * 400 KiB, with a bare 400; over HTTP/2 it ends the connection when the
+ * headers pass about 64 KiB. */
+#define SL_MAX_HEADER_BYTES (32u * 1024u)
+
 /* Defaults for a function's options (sluice.h documents them). */
 #define SL_DEFAULT_MAX_INPUTS 100
 #define SL_DEFAULT_MAX_CONTAINERS 100

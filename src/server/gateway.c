@@ -375,6 +375,9 @@ void sl_gateway_flush(void)
     }
 }
 
+/* A stream keeps the buffer h2o wrote for the next send up to this size. */
+#define KEEP_BUFFER (64u * 1024u)
+
 static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
 {
     (void)req;
@@ -386,7 +389,9 @@ static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
         sl_pool_send_credit(target, s->inflight_credit);
     s->inflight_credit = 0;
     s->inflight.len = 0;
-    if (s->inflight.cap > 2 * SL_STREAM_WINDOW)
+    /* A big buffer is a slow client's: while h2o writes one, the next
+     * fills, so keeping both would hold twice the window per stream. */
+    if (s->inflight.cap > KEEP_BUFFER)
         sl_buf_free(&s->inflight);
     sl_stream_mark_dirty(s);
 }
@@ -668,10 +673,30 @@ static sl_stream *stream_new(sl_function *fn, h2o_req_t *req)
     return s;
 }
 
+/* 431 with a reason when the request's headers are past our bounds; 0
+ * when they are within them. */
+static int refuse_big_headers(h2o_req_t *req)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < req->headers.size; i++)
+        bytes += req->headers.entries[i].name->len + req->headers.entries[i].value.len;
+    char body[120];
+    if (req->headers.size > SL_MSG_MAX_HEADERS)
+        snprintf(body, sizeof body, "more than %u request headers\n", SL_MSG_MAX_HEADERS);
+    else if (bytes > SL_MAX_HEADER_BYTES)
+        snprintf(body, sizeof body, "request headers of %zu bytes; the limit is %u\n", bytes, SL_MAX_HEADER_BYTES);
+    else
+        return 0;
+    respond_plain(req, 431, body);
+    return 1;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     (void)self;
     h2o_iovec_t path = req->path_normalized;
+    if (refuse_big_headers(req))
+        return 0;
     if (path.len >= 9 && memcmp(path.base, "/_sluice/", 9) == 0)
         return on_sluice_path(req, path);
     sl_function *fn = path.len > 1 ? sl_pool_find_web(path.base + 1, path.len - 1) : NULL;
@@ -685,11 +710,6 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         char body[200];
         snprintf(body, sizeof body, "%s takes %s requests\n", fn->info.name, fn->info.method);
         return respond_plain(req, 405, body);
-    }
-    if (req->headers.size > SL_MSG_MAX_HEADERS) {
-        char body[100];
-        snprintf(body, sizeof body, "more than %u request headers\n", SL_MSG_MAX_HEADERS);
-        return respond_plain(req, 431, body);
     }
     sl_stream *s = stream_new(fn, req);
     if (!s)

@@ -115,3 +115,24 @@ static int big(sl_call *c)
     return 0;
 }
 SL_WEB_ENDPOINT(big, .content_type = "application/octet-stream");
+
+static int hello(sl_call *c)
+{
+    return sl_returnf(c, "hello\n");
+}
+SL_WEB_ENDPOINT(hello);
+
+/* 1 KiB lines as fast as the client takes them, until it leaves; then
+ * says how many it produced. */
+static int lines(sl_call *c)
+{
+    static char line[1024];
+    memset(line, 'y', sizeof line - 1);
+    line[sizeof line - 1] = '\n';
+    long n = 0;
+    while (sl_yield(c, line, sizeof line) == 0)
+        n++;
+    printf("lines: cancelled after %ld\n", n);
+    return 0;
+}
+SL_WEB_ENDPOINT(lines);
