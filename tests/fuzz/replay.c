@@ -104,7 +104,7 @@ static long run_dir(const char *dir)
     size_t n = 0;
     char **paths = list_dir(dir, &n);
     if (!paths && n == 0) {
-        fprintf(stderr, "%s: no inputs (%s)\n", dir, strerror(errno));
+        fprintf(stderr, "%s: no inputs (empty, or unreadable)\n", dir);
         return -1;
     }
     long done = 0;
