@@ -38,43 +38,24 @@
 #include "server/server.h"
 #include "server/typed_json.h"
 
-/* ---- JSON arguments to msgpack ---- */
+/* ---- the request (its pure parts are in call_parse.c) ---- */
 
 /* Parses the body into msgpack arguments in `out`; on error a reason. */
 static int parse_args(h2o_req_t *req, sl_buf *out, char *why, size_t n)
 {
-    json_error_t err;
-    json_t *args = req->entity.len ? json_loadb(req->entity.base, req->entity.len, 0, &err) : json_array();
-    if (!args) {
-        snprintf(why, n, "the body is not JSON: %s (line %d)", err.text, err.line);
-        return -EINVAL;
-    }
-    int r = json_is_array(args) ? sl_json_to_msgpack(args, out) : -EINVAL;
-    if (r == -ENOMEM)
-        snprintf(why, n, "server out of memory");
-    else if (r && json_is_array(args))
-        snprintf(why, n, "the arguments nest deeper than %d arrays and objects (the argument array is one)",
-                 SL_VALUE_MAX_DEPTH);
-    else if (r)
-        snprintf(why, n, "the body must be a JSON array of arguments");
-    json_decref(args);
-    return r;
+    return sl_api_parse_args(req->entity.base, req->entity.len, out, why, n);
 }
-
-/* ---- formatting outputs ---- */
 
 static sl_api_format choose_format(h2o_req_t *req)
 {
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_ACCEPT, -1);
     if (i < 0)
-        return SL_API_JSON;
+        return sl_api_format_of(NULL, 0);
     h2o_iovec_t v = req->headers.entries[i].value;
-    if (h2o_strstr(v.base, v.len, H2O_STRLIT("text/event-stream")) != SIZE_MAX)
-        return SL_API_SSE;
-    if (h2o_strstr(v.base, v.len, H2O_STRLIT("application/x-ndjson")) != SIZE_MAX)
-        return SL_API_NDJSON;
-    return SL_API_JSON;
+    return sl_api_format_of(v.base, v.len);
 }
+
+/* ---- formatting outputs ---- */
 
 const char *sl_api_content_type(sl_api_format f)
 {
@@ -322,11 +303,8 @@ static void send_json(h2o_req_t *req, int status, json_t *doc)
 
 int sl_api_result(h2o_req_t *req, h2o_iovec_t id_text)
 {
-    char buf[16];
-    snprintf(buf, sizeof buf, "%.*s", (int)(id_text.len < 15 ? id_text.len : 15), id_text.base);
-    char *end;
-    unsigned long id = strtoul(buf, &end, 16);
-    result *r = *buf && !*end ? find_result((uint32_t)id) : NULL;
+    uint32_t id;
+    result *r = sl_api_parse_call_id(id_text.base, id_text.len, &id) ? find_result(id) : NULL;
     bool typed;
     if (!r)
         send_json(req, 404, json_pack("{s:s}", "error", "no such call (or its result expired)"));

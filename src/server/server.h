@@ -18,6 +18,7 @@
 
 #include "proto/buf.h"
 #include "proto/msg.h"
+#include "server/call_parse.h" /* sl_api_format */
 #include "server/gpu.h"
 
 typedef struct sl_server_config {
@@ -92,10 +93,6 @@ static inline void sl_list_remove(sl_list *n)
 /* ---- functions and containers (pool.c) ---- */
 
 typedef struct sl_stream sl_stream;
-
-/* How a stream's output is framed for its HTTP client: raw for a web
- * endpoint, or one of the call API's formats (call_api.c). */
-typedef enum sl_api_format { SL_API_RAW = 0, SL_API_JSON, SL_API_SSE, SL_API_NDJSON } sl_api_format;
 
 typedef struct sl_function {
     uint32_t index;

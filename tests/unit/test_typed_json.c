@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "server/call_parse.h"
 #include "server/typed_json.h"
 #include "sluice.h"
 
@@ -168,6 +169,33 @@ static void test_raw_bytes_are_text_or_hex(void **state)
     json_decref(h);
 }
 
+/* The call API's request parts (call_parse.c): arguments, Accept, ids. */
+static void test_call_request_parsing(void **state)
+{
+    (void)state;
+    sl_buf b = {0};
+    char why[320] = "";
+    assert_int_equal(sl_api_parse_args("", 0, &b, why, sizeof why), 0);
+    assert_int_equal(b.len, 1); /* an empty body: no arguments, 0x90 */
+    b.len = 0;
+    assert_int_equal(sl_api_parse_args("{}", 2, &b, why, sizeof why), -EINVAL);
+    assert_non_null(strstr(why, "must be a JSON array"));
+    assert_int_equal(sl_api_parse_args("[1,", 3, &b, why, sizeof why), -EINVAL);
+    assert_non_null(strstr(why, "not JSON"));
+    sl_buf_free(&b);
+
+    assert_int_equal(sl_api_format_of(NULL, 0), SL_API_JSON);
+    assert_int_equal(sl_api_format_of("text/event-stream", 17), SL_API_SSE);
+    assert_int_equal(sl_api_format_of("a, application/x-ndjson", 23), SL_API_NDJSON);
+    assert_int_equal(sl_api_format_of("text/event-stream", 16), SL_API_JSON); /* cut short */
+
+    uint32_t id = 0;
+    assert_true(sl_api_parse_call_id("0000002a", 8, &id));
+    assert_int_equal(id, 42);
+    assert_false(sl_api_parse_call_id("2a/x", 4, &id));
+    assert_false(sl_api_parse_call_id("", 0, &id));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_nesting_is_bounded),
         cmocka_unit_test(test_values_json_cannot_hold),
         cmocka_unit_test(test_raw_bytes_are_text_or_hex),
+        cmocka_unit_test(test_call_request_parsing),
     };
     return cmocka_run_group_tests_name("typed_json", tests, NULL, NULL);
 }

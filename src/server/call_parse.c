@@ -1,0 +1,66 @@
+/*
+ * call_parse.c: the call API's request parsing that needs no h2o (see
+ * call_parse.h). Moved out of call_api.c unchanged in behaviour, so that
+ * tests/fuzz can feed it arbitrary bytes.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem (CMake passes -D_GNU_SOURCE) */
+#endif
+#include "server/call_parse.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/typed_json.h"
+#include "sluice.h" /* SL_VALUE_MAX_DEPTH */
+
+int sl_api_parse_args(const char *body, size_t len, sl_buf *out, char *why, size_t n)
+{
+    json_error_t err;
+    json_t *args = len ? json_loadb(body, len, 0, &err) : json_array();
+    if (!args) {
+        snprintf(why, n, "the body is not JSON: %s (line %d)", err.text, err.line);
+        return -EINVAL;
+    }
+    int r = json_is_array(args) ? sl_json_to_msgpack(args, out) : -EINVAL;
+    if (r == -ENOMEM)
+        snprintf(why, n, "server out of memory");
+    else if (r && json_is_array(args))
+        snprintf(why, n, "the arguments nest deeper than %d arrays and objects (the argument array is one)",
+                 SL_VALUE_MAX_DEPTH);
+    else if (r)
+        snprintf(why, n, "the body must be a JSON array of arguments");
+    json_decref(args);
+    return r;
+}
+
+/* Whether `needle` occurs in p[0..len) (case-sensitive, as h2o_strstr). */
+static bool contains(const char *p, size_t len, const char *needle)
+{
+    return memmem(p, len, needle, strlen(needle)) != NULL;
+}
+
+sl_api_format sl_api_format_of(const char *accept, size_t len)
+{
+    if (!accept)
+        return SL_API_JSON;
+    if (contains(accept, len, "text/event-stream"))
+        return SL_API_SSE;
+    if (contains(accept, len, "application/x-ndjson"))
+        return SL_API_NDJSON;
+    return SL_API_JSON;
+}
+
+bool sl_api_parse_call_id(const char *text, size_t len, uint32_t *id)
+{
+    /* strtoul wants a C string: at most 15 characters, up to a NUL */
+    char buf[16];
+    snprintf(buf, sizeof buf, "%.*s", (int)(len < 15 ? len : 15), text);
+    char *end;
+    unsigned long v = strtoul(buf, &end, 16);
+    *id = (uint32_t)v;
+    return *buf && !*end;
+}
