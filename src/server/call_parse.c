@@ -56,11 +56,17 @@ sl_api_format sl_api_format_of(const char *accept, size_t len)
 
 bool sl_api_parse_call_id(const char *text, size_t len, uint32_t *id)
 {
-    /* strtoul wants a C string: at most 15 characters, up to a NUL */
-    char buf[16];
-    snprintf(buf, sizeof buf, "%.*s", (int)(len < 15 ? len : 15), text);
-    char *end;
-    unsigned long v = strtoul(buf, &end, 16);
-    *id = (uint32_t)v;
-    return *buf && !*end;
+    /* exactly the 8 hex digits spawn gave: one id has one spelling */
+    if (len != 8)
+        return false;
+    uint32_t v = 0;
+    for (size_t i = 0; i < 8; i++) {
+        char ch = text[i];
+        int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+        if (d < 0)
+            return false;
+        v = v << 4 | (uint32_t)d;
+    }
+    *id = v;
+    return true;
 }

@@ -25,8 +25,8 @@ int sl_api_parse_args(const char *body, size_t len, sl_buf *out, char *why, size
 /* The response format an Accept header value asks for (NULL: no header). */
 sl_api_format sl_api_format_of(const char *accept, size_t len);
 
-/* The call id of GET /_sluice/result/<id>: hex, as /_sluice/spawn gave it.
- * true and *id, or false when the text is no id. */
+/* The call id of GET /_sluice/result/<id>: 8 lower-case hex digits, as
+ * /_sluice/spawn gave it. true and *id, or false when the text is no id. */
 bool sl_api_parse_call_id(const char *text, size_t len, uint32_t *id);
 
 #endif

@@ -73,6 +73,7 @@ static void check_request_parts(const uint8_t *data, size_t size)
         char text[16];
         snprintf(text, sizeof text, "%08x", id);
         FUZZ_CHECK(sl_api_parse_call_id(text, strlen(text), &again) && again == id);
+        FUZZ_CHECK(size == 8 && memcmp(text, data, 8) == 0); /* one spelling per id */
     }
 }
 

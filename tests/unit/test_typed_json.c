@@ -194,6 +194,11 @@ static void test_call_request_parsing(void **state)
     assert_int_equal(id, 42);
     assert_false(sl_api_parse_call_id("2a/x", 4, &id));
     assert_false(sl_api_parse_call_id("", 0, &id));
+    assert_false(sl_api_parse_call_id("2a", 2, &id));          /* one spelling per id */
+    assert_false(sl_api_parse_call_id("100000001", 9, &id));
+    assert_false(sl_api_parse_call_id("-fffffff", 8, &id));
+    assert_false(sl_api_parse_call_id(" 000002a", 8, &id));
+    assert_false(sl_api_parse_call_id("0000002A", 8, &id));
 }
 
 int main(void)
