@@ -43,10 +43,10 @@ done
 want() { [[ ,$ONLY, == *,$1,* ]]; }
 
 if (( QUICK )); then
-  FIRE_N=100000; WRK_D=3; CLIENTS="1 100"; SYNC_MAX_S=10; STREAM_TIMEOUT=30
+  FIRE_N=100000; WRK_D=3; CLIENTS="1 100"; SYNC_MAX_S=10; STREAM_TIMEOUT=30; RAMP_CLIENTS=; RAMP_S=1
   H2_STREAMS="10x10"; MAP_N=100000; MAP_REPS=1; COLD_N=20; WARM_N=1000
 else
-  FIRE_N=1000000; WRK_D=10; CLIENTS="1 1000 10000"; SYNC_MAX_S=200; STREAM_TIMEOUT=150
+  FIRE_N=1000000; WRK_D=10; CLIENTS="1 1000 10000"; SYNC_MAX_S=200; STREAM_TIMEOUT=150; RAMP_CLIENTS=10000; RAMP_S=1
   H2_STREAMS="10x100 100x100"; MAP_N=100000; MAP_REPS=3; COLD_N=39; WARM_N=5000
 fi
 WRK_ARGS="-t2 -c64 -d${WRK_D}s"
@@ -282,12 +282,14 @@ wl_hello() {
 }
 
 # ------------------------------------------------------------------ stream
-# stream_one TAG PORT PATH PID C TIMEOUT: sl-load with C clients; sets
+# stream_one TAG PORT PATH PID C TIMEOUT [RAMP]: sl-load with C clients (their
+# connects spread over RAMP seconds if given); sets
 # ST_OK ST_P50 ST_P99 ST_RSS ST_PSS (tree peaks, MB) ST_SRV (server process peak RSS, MB) ST_REF
 stream_one() {
   local tag=$1 port=$2 path=$3 pid=$4 c=$5 to=$6 j=$OUT/$1.out r=$OUT/$1.rss n
+  local ramp=${7:+ --ramp $7}
   sample_start "$pid" "$r"
-  run_load "$tag" "$pid" 1 "$SL_LOAD --url http://$HOST:$port$path -c $c --expect-events 10 --interval 0.5 --timeout $to --json -q"
+  run_load "$tag" "$pid" 1 "$SL_LOAD --url http://$HOST:$port$path -c $c$ramp --expect-events 10 --interval 0.5 --timeout $to --json -q"
   sample_stop "$pid" "$r"
   ST_REF=$CMD_REF
   ST_OK="$(jget "$j" 'j["ok"]')/$c"
@@ -347,7 +349,30 @@ wl_stream_c() {  # wl_stream_c C
   stream_rows "$c" "peer: seed's sync generator" "${s[@]}" "${ps[@]}"
   stream_rows "$c" "peer: async generator" "${s[@]}" "${pa[@]}"
 }
-wl_stream() { local c; for c in $CLIENTS; do wl_stream_c "$c"; done; }
+wl_stream() { local c; for c in $CLIENTS; do wl_stream_c "$c"; done; wl_stream_ramped; }
+
+# The same streams arriving over RAMP_S seconds instead of all in one
+# instant: 10,000 concurrent streams, without a 10,000-connect burst (whose
+# cost, one accept and response each on the server's one loop, is the
+# burst rows' lateness).
+wl_stream_ramped() {
+  local c=$RAMP_CLIENTS s=() pa=()
+  [[ -z $c ]] && return 0
+  log "stream_me: $c clients arriving over $RAMP_S s"
+  s=(n/a n/a n/a n/a n/a "")
+  if start_sluice examples/streaming.c "stream-ramp-$c"; then
+    stream_one "stream-sluice-ramp-c$c" "$SL_PORT" /stream_me "$SL_PID" "$c" "$STREAM_TIMEOUT" "$RAMP_S"
+    s=("$ST_OK" "$ST_P50" "$ST_P99" "$ST_RSS (server process $ST_SRV)" "$ST_PSS" "$ST_REF")
+    stop "$SL_PID"
+  fi
+  pa=(n/a n/a n/a n/a n/a "")
+  if start_peer "stream-async-ramp-$c"; then
+    stream_one "stream-peer-async-ramp-c$c" "$PEER_PORT" /stream_me_async "$PEER_PID" "$c" "$STREAM_TIMEOUT" "$RAMP_S"
+    pa=("$ST_OK" "$ST_P50" "$ST_P99" "$ST_RSS" "$ST_PSS" "$ST_REF")
+    stop "$PEER_PID"
+  fi
+  stream_rows "$c" "arriving over $RAMP_S s, peer: async generator" "${s[@]}" "${pa[@]}"
+}
 
 # ------------------------------------------------------------------ HTTP/2
 NO_H2="n/a (uvicorn has no HTTP/2)"
