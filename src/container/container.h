@@ -69,6 +69,7 @@ struct sl_call {
     bool cancelled;
     bool head_sent;
     size_t unacked;           /* output bytes not yet credited by the server */
+    uint64_t last_yield_ns;   /* coarse clock at its last yield (runtime.c) */
     /* Response head, set before the first yield (call thread only). */
     int status;
     char *content_type;       /* owned; NULL: the function's default */

@@ -58,6 +58,8 @@ static sl_container g_ct;
  * next ones, and what counts as quick. */
 #define LAZY_NS 100000u
 #define QUICK_INPUT_NS 20000u
+/* A yield this long after the call's previous one is "sparse". */
+#define SPARSE_YIELD_NS 20000000u
 
 static uint64_t now_ns(void)
 {
@@ -244,6 +246,23 @@ static void flush_now_locked(void)
         sl_buf_free(&w);
     write_done_locked();
     out_unlock_and_wake(); /* output that came meanwhile goes to the writer */
+}
+
+/* Whether this yield comes long after the call's last look (the seed's
+ * event every 0.5 s, not a firehose). Such a yield is written by its own
+ * thread when nobody is writing, which saves waking the writer: with
+ * thousands of such streams per container, that wake-up was a good part
+ * of the cost of an event. A firehose keeps the writer, which batches;
+ * it is asked only while the writer is idle, as the clock costs a firehose
+ * (a coarse one: its resolution of a few ms is all this needs). */
+static bool sparse_yield(struct sl_call *c)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+    uint64_t now = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+    bool sparse = now - c->last_yield_ns > SPARSE_YIELD_NS;
+    c->last_yield_ns = now;
+    return sparse;
 }
 
 /* Runs the function's exit hook, once, and ends the container. */
@@ -781,7 +800,10 @@ int sl_rt_yield_flags(struct sl_call *c, uint8_t flags, const void *data, size_t
     if (!c->head_sent)
         append_head_locked(c);
     append_flags_locked(SL_FRAME_OUTPUT, flags, c->id, data, len);
-    out_unlock_and_wake();
+    if (!g_ct.writing && sparse_yield(c))
+        flush_now_locked(); /* this thread writes: no writer wake-up */
+    else
+        out_unlock_and_wake();
     return 0;
 }
 
