@@ -1,9 +1,10 @@
 # The two commands a newcomer needs (see README.md):
 #   make serve   install what is missing, build, serve examples/streaming.c
-#   make test    install what is missing, build, run every test
+#   make test    install what is missing, build, run every test, then
+#                again under ASan+UBSan (SAN=0 / SAN=1: only one of the two)
 #   make fuzz    build the libFuzzer targets (clang, into build-fuzz/) and run
 #                each for FUZZ_SECONDS (docs/fuzzing.md)
-# SAN=1 builds with ASan+UBSan (into build-san/).
+# SAN=1 builds with ASan+UBSan (into build-san/); SAN=0 without.
 
 DEB_PACKAGES := build-essential cmake pkg-config curl python3 \
 	libuv1-dev libh2o-dev libssl-dev libjansson-dev libmsgpack-dev libcmocka-dev \
@@ -47,8 +48,16 @@ build: deps
 serve: build
 	./$(BUILD)/sluice serve $(APP)
 
+# make test runs the suite on the plain build, then again under ASan+UBSan
+# (build-san/): what CI runs. SAN=0 or SAN=1 runs just one of them.
+ifeq ($(SAN),)
+test:
+	$(MAKE) --no-print-directory test SAN=0
+	$(MAKE) --no-print-directory test SAN=1
+else
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+endif
 
 bench: bench-deps build
 	bench/run.sh $(if $(QUICK),--quick,)
