@@ -3,39 +3,18 @@
 #include <errno.h>
 #include <string.h>
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 int sl_batch_add(sl_buf *b, const void *p, size_t len)
 {
     if (len > SL_FRAME_MAX_PAYLOAD)
         return -EMSGSIZE;
     uint8_t head[4];
-    put_u32(head, (uint32_t)len);
+    sl_put_u32(head, (uint32_t)len);
     int r = sl_buf_reserve(b, sizeof head + len);
     if (!r)
         r = sl_buf_append(b, head, sizeof head);
     if (!r)
         r = sl_buf_append(b, p, len);
     return r;
-}
-
-/* Takes n bytes from the reader, or NULL (and marks it failed). */
-static const uint8_t *take(sl_reader *r, uint32_t n)
-{
-    if (r->err || r->left < n) {
-        r->err = -EBADMSG;
-        return NULL;
-    }
-    const uint8_t *p = r->p;
-    r->p += n;
-    r->left -= n;
-    return p;
 }
 
 int sl_batch_next(sl_reader *r, const uint8_t **p, uint32_t *len)
@@ -45,7 +24,7 @@ int sl_batch_next(sl_reader *r, const uint8_t **p, uint32_t *len)
     if (r->left == 0)
         return 0;
     uint32_t n = sl_read_u32(r);
-    const uint8_t *d = take(r, n);
+    const uint8_t *d = sl_read_bytes(r, n);
     if (!d)
         return -EBADMSG;
     *p = d;
@@ -68,10 +47,10 @@ long sl_batch_count(const void *p, size_t len)
 
 void sl_result_head(uint8_t out[SL_RESULT_HEAD_SIZE], uint32_t pos, uint8_t flags, uint32_t ns, uint32_t len)
 {
-    put_u32(out, pos);
+    sl_put_u32(out, pos);
     out[4] = flags;
-    put_u32(out + 5, ns);
-    put_u32(out + 9, len);
+    sl_put_u32(out + 5, ns);
+    sl_put_u32(out + 9, len);
 }
 
 int sl_result_append(sl_buf *b, const sl_result_rec *rec)
@@ -93,10 +72,10 @@ int sl_result_next(sl_reader *r, sl_result_rec *out)
     if (r->left == 0)
         return 0;
     out->pos = sl_read_u32(r);
-    const uint8_t *f = take(r, 1);
+    const uint8_t *f = sl_read_bytes(r, 1);
     out->ns = sl_read_u32(r);
     out->len = sl_read_u32(r);
-    out->data = take(r, out->len);
+    out->data = sl_read_bytes(r, out->len);
     if (!f || !out->data || (*f & ~(SL_RESULT_FAILED | SL_RESULT_TYPED)) ||
         *f == (SL_RESULT_FAILED | SL_RESULT_TYPED)) {
         r->err = -EBADMSG;

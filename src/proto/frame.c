@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-static void put_u32(uint8_t *p, uint32_t v)
+void sl_put_u32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)v;
     p[1] = (uint8_t)(v >> 8);
@@ -25,11 +25,11 @@ static int append_header(sl_buf *out, uint8_t type, uint8_t flags, uint32_t call
     if (r)
         return r;
     uint8_t *h = out->data + out->len;
-    put_u32(h, (uint32_t)len);
+    sl_put_u32(h, (uint32_t)len);
     h[4] = type;
     h[5] = flags;
     h[6] = h[7] = 0;
-    put_u32(h + 8, call_id);
+    sl_put_u32(h + 8, call_id);
     out->len += SL_FRAME_HEADER_SIZE;
     return 0;
 }
@@ -62,7 +62,7 @@ int sl_frame_extend(sl_buf *out, size_t frame_off, const void *p, size_t len)
     int r = sl_buf_append(out, p, len);
     if (r)
         return r;
-    put_u32(out->data + frame_off, (uint32_t)(cur + len)); /* data may have moved */
+    sl_put_u32(out->data + frame_off, (uint32_t)(cur + len)); /* data may have moved */
     return 0;
 }
 
@@ -85,7 +85,7 @@ long sl_frame_parse(const uint8_t *data, size_t avail, sl_frame *f)
 
 /* ---- payload fields ---- */
 
-static const uint8_t *take(sl_reader *r, size_t n)
+const uint8_t *sl_read_bytes(sl_reader *r, size_t n)
 {
     if (r->err || r->left < n) {
         r->err = -EBADMSG;
@@ -99,7 +99,7 @@ static const uint8_t *take(sl_reader *r, size_t n)
 
 uint32_t sl_read_u32(sl_reader *r)
 {
-    const uint8_t *p = take(r, 4);
+    const uint8_t *p = sl_read_bytes(r, 4);
     return p ? get_u32(p) : 0;
 }
 
@@ -126,7 +126,7 @@ double sl_read_f64(sl_reader *r)
 const char *sl_read_str(sl_reader *r, uint32_t *len)
 {
     uint32_t n = sl_read_u32(r);
-    const uint8_t *p = take(r, n);
+    const uint8_t *p = sl_read_bytes(r, n);
     *len = p ? n : 0;
     return (const char *)p;
 }
@@ -141,7 +141,7 @@ int sl_reader_finish(const sl_reader *r)
 int sl_write_u32(sl_buf *b, uint32_t v)
 {
     uint8_t p[4];
-    put_u32(p, v);
+    sl_put_u32(p, v);
     return sl_buf_append(b, p, 4);
 }
 

@@ -103,6 +103,8 @@ static inline sl_reader sl_reader_init(const void *p, size_t len)
     sl_reader r = {(const uint8_t *)p, len, 0};
     return r;
 }
+/* The next n bytes (pointing into the payload), or NULL. */
+const uint8_t *sl_read_bytes(sl_reader *r, size_t n);
 uint32_t sl_read_u32(sl_reader *r);
 int32_t sl_read_i32(sl_reader *r);
 uint64_t sl_read_u64(sl_reader *r);
@@ -113,6 +115,8 @@ const char *sl_read_str(sl_reader *r, uint32_t *len);
 /* 0 when every read succeeded and nothing is left over. */
 int sl_reader_finish(const sl_reader *r);
 
+/* Stores v little-endian at p (4 bytes), for fields written in place. */
+void sl_put_u32(uint8_t *p, uint32_t v);
 int sl_write_u32(sl_buf *b, uint32_t v);
 int sl_write_i32(sl_buf *b, int32_t v);
 int sl_write_u64(sl_buf *b, uint64_t v);

@@ -342,10 +342,7 @@ int sl_spawnreq_decode(const void *p, size_t len, uint32_t *container_id, uint32
 
 void sl_credit_encode(uint8_t out[SL_CREDIT_SIZE], uint32_t bytes)
 {
-    out[0] = (uint8_t)bytes;
-    out[1] = (uint8_t)(bytes >> 8);
-    out[2] = (uint8_t)(bytes >> 16);
-    out[3] = (uint8_t)(bytes >> 24);
+    sl_put_u32(out, bytes);
 }
 
 int sl_credit_decode(const void *p, size_t len, uint32_t *bytes)

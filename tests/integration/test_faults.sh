@@ -22,15 +22,23 @@ for proto in --http1.1 --http2-prior-knowledge; do
 done
 pass "kill -9 mid-stream: the client gets event: error naming the signal, never a clean end"
 
-curl -sS "$BASE/steady_map?n=10000&window=8" >"$TMP/map" &
-CURL=$!
-kills=0
-for _ in 1 2 3; do
-    sleep 0.6
-    p=$(pids_of steady)
-    [ -n "$p" ] && kill -9 $p 2>/dev/null && kills=$((kills + 1))
-done
-wait $CURL || fail "the map's stream broke: $(tail -3 "$TMP/map")"
+# map_under_kills FN OUT: a 10,000-input map of FN into OUT while FN's
+# containers are killed three times, 0.6 s apart; sets KILLS.
+map_under_kills() {
+    local fn=$1 out=$2 p
+    curl -sS "$BASE/steady_map?n=10000&window=8&fn=$fn" >"$out" &
+    local curl_pid=$!
+    KILLS=0
+    for _ in 1 2 3; do
+        sleep 0.6
+        p=$(pids_of "$fn")
+        [ -n "$p" ] && kill -9 $p 2>/dev/null && KILLS=$((KILLS + 1))
+    done
+    wait $curl_pid || fail "the map of $fn: its stream broke: $(tail -3 "$out")"
+}
+
+map_under_kills steady "$TMP/map"
+kills=$KILLS
 ok=$(grep -c '^ok ' "$TMP/map" || true)
 errors=$(grep -c '^error: steady input [0-9]* failed: steady: container [0-9]* .*signal 9' "$TMP/map" || true)
 [ "$kills" -ge 2 ] || fail "the map ended before the containers could be killed ($kills kills)"
@@ -42,15 +50,8 @@ errors=$(grep -c '^error: steady input [0-9]* failed: steady: container [0-9]* .
 pass "kill -9 of containers ($kills times) during a 10,000-input map: $ok results, $errors errors naming their inputs"
 
 # with retries (steady_retried: .retries = 3), every input gives its result
-curl -sS "$BASE/steady_map?n=10000&window=8&fn=steady_retried" >"$TMP/map2" &
-CURL=$!
-kills=0
-for _ in 1 2 3; do
-    sleep 0.6
-    p=$(pids_of steady_retried)
-    [ -n "$p" ] && kill -9 $p 2>/dev/null && kills=$((kills + 1))
-done
-wait $CURL || fail "the retried map's stream broke: $(tail -3 "$TMP/map2")"
+map_under_kills steady_retried "$TMP/map2"
+kills=$KILLS
 [ "$kills" -ge 2 ] || fail "the retried map ended before the containers could be killed ($kills kills)"
 seq 0 9999 | sed 's/^/ok /' | cmp -s - "$TMP/map2" ||
     fail "with retries, not every result, once and in order: $(grep -v '^ok ' "$TMP/map2" | head -3)"

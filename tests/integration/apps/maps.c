@@ -33,11 +33,10 @@ static int fragile(sl_call *c)
 }
 SL_FUNCTION(fragile, .max_inputs = 1);
 
-/* Every result, and an error item for each failed input. */
-static int tolerant(sl_call *c)
+/* Yields every result of map m, and an "error: " line for each failed
+ * input; closes m. */
+static int yield_results_and_errors(sl_call *c, sl_handle *m)
 {
-    sl_map_opts o = {.return_exceptions = true};
-    sl_handle *m = sl_map(c, "fragile", sl_range(0, 10), &o);
     const void *d;
     size_t n;
     int r;
@@ -51,6 +50,13 @@ static int tolerant(sl_call *c)
     }
     sl_close(m);
     return 0;
+}
+
+/* Every result, and an error item for each failed input. */
+static int tolerant(sl_call *c)
+{
+    sl_map_opts o = {.return_exceptions = true};
+    return yield_results_and_errors(c, sl_map(c, "fragile", sl_range(0, 10), &o));
 }
 SL_WEB_ENDPOINT(tolerant, .content_type = "text/plain");
 
@@ -112,20 +118,7 @@ SL_FUNCTION(brittle);
 static int tolerant_big(sl_call *c)
 {
     sl_map_opts o = {.return_exceptions = true};
-    sl_handle *m = sl_map(c, "brittle", sl_range(0, 20000), &o);
-    const void *d;
-    size_t n;
-    int r;
-    while ((r = sl_next(m, &d, &n, SL_FOREVER)) != 0) {
-        if (r == 1)
-            sl_yield(c, d, n);
-        else if (r == SL_EFAILED)
-            sl_yieldf(c, "error: %s\n", sl_handle_error(m));
-        else
-            break;
-    }
-    sl_close(m);
-    return 0;
+    return yield_results_and_errors(c, sl_map(c, "brittle", sl_range(0, 20000), &o));
 }
 SL_WEB_ENDPOINT(tolerant_big, .content_type = "text/plain");
 
