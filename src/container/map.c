@@ -208,6 +208,7 @@ static struct sl_map *map_new(const char *fn, sl_inputs in, const sl_map_opts *o
 }
 
 static int fill(struct sl_handle *h);
+static int fill_or_fail(struct sl_handle *h);
 
 sl_handle *sl_map(sl_call *c, const char *fn, sl_inputs in, const sl_map_opts *opts)
 {
@@ -223,8 +224,7 @@ sl_handle *sl_map(sl_call *c, const char *fn, sl_inputs in, const sl_map_opts *o
     h->owner = c;
     h->map = m;
     sl_handles_adopt(h); /* id 0: no frame names it, but the call's end frees it */
-    if (fill(h) < 0)     /* start now: sl_select may wait on it before any sl_next */
-        h->cancelled = true;
+    fill_or_fail(h); /* start now: sl_select may wait on it before any sl_next */
     return h;
 }
 
@@ -326,7 +326,7 @@ static int batch_add(struct sl_batch *b, size_t index, const void *p, size_t len
 }
 
 /* Fills a batch from the retry queue: one input alone, or those that may
- * share a batch. */
+ * share a batch. They count as in flight from here. */
 static int take_retries(struct sl_map *m, struct sl_batch *b, size_t cap)
 {
     while (m->retry_head && b->n < cap) {
@@ -344,6 +344,7 @@ static int take_retries(struct sl_map *m, struct sl_batch *b, size_t cap)
         if (!m->retry_head)
             m->retry_tail = &m->retry_head;
         m->nretry--;
+        m->inflight++;
         bool alone = r->alone;
         free(r);
         if (alone)
@@ -374,20 +375,16 @@ static int start_batch(struct sl_handle *h, bool may_block)
 {
     struct sl_map *m = h->map;
     size_t cap = batch_size(m);
-    struct sl_batch *b = batch_new(m->retry_head ? (cap > m->nretry ? cap : m->nretry) : cap);
+    struct sl_batch *b = batch_new(cap);
     if (!b)
         return SL_ENOMEM;
-    size_t from_retries = m->nretry;
     int r = take_retries(m, b, cap);
-    from_retries -= m->nretry;
     if (!r && b->n == 0)
         r = take_new_inputs(m, b, cap, may_block);
     if (r < 0 || b->n == 0) {
-        m->inflight -= b->n - from_retries; /* new inputs it took; retries are lost with it on error */
-        free_batch(b);
+        free_batch(b); /* on an error the map fails, and what b took with it */
         return r;
     }
-    m->inflight += from_retries;
     b->h = sl_handles_start_batch(h, m->fn, b->payload.data, b->payload.len);
     if (!b->h) {
         free_batch(b);
@@ -671,6 +668,23 @@ static int fail_map(struct sl_handle *h, int code, const char *why)
     return code == SL_ECANCELED ? code : SL_EFAILED;
 }
 
+/* fill(), ending the map if that fails. 0 or what sl_next returns then. */
+static int fill_or_fail(struct sl_handle *h)
+{
+    int r = fill(h);
+    if (r >= 0)
+        return 0;
+    const struct sl_map *m = h->map;
+    const char *source_error = m->in.kind == INPUTS_HANDLE ? sl_handle_error(m->in.from) : NULL;
+    char why[512];
+    if (r == SL_ENOMEM || r == SL_EMSGSIZE || r == SL_ECANCELED)
+        snprintf(why, sizeof why, "%s", r == SL_ENOMEM ? "out of memory starting inputs"
+                                        : r == SL_EMSGSIZE ? "an input is too large" : "cancelled");
+    else
+        snprintf(why, sizeof why, "the map's input source failed: %s", source_error ? source_error : sl_strerror(r));
+    return fail_map(h, r, why);
+}
+
 /* Hands out slot s: a result, or a failed input's error. */
 static int hand_out(struct sl_handle *h, slot *s, const void **data, size_t *len)
 {
@@ -707,9 +721,9 @@ int sl_map_next(struct sl_handle *h, const void **data, size_t *len, double time
         slot *s = ready_slot(m); /* only this thread touches the ring */
         if (s)
             return hand_out(h, s, data, len);
-        int r = fill(h);
+        int r = fill_or_fail(h);
         if (r < 0)
-            return fail_map(h, r, r == SL_ECANCELED ? "cancelled" : "the map's input source failed");
+            return r;
         sl_rt_lock();
         r = take_frames_locked(h);
         if (r < 0 || h->done) {

@@ -74,6 +74,18 @@ out=$(curl -sS "$BASE/starmapped" | tr '\n' ' ')
 [ "$out" = "ada #0 bob #1 cy #2 ada #3 bob #4 cy #5 " ] || fail "starmap: $out"
 pass "a starmap: typed argument lists packed as the map asks for them"
 
+# (the source fails as the map asks for its fourth input: a 500 with the
+# reason if no result went out yet, else a cut stream and the reason logged)
+why="the map's input source failed: words_broken: ran out of words"
+rc=0; code=$(curl -sS -o "$TMP/pb" -w '%{http_code}' "$BASE/piped_broken" 2>/dev/null) || rc=$?
+if [ "$code" = 500 ]; then
+    grep -qF "$why" "$TMP/pb" || fail "a pipeline whose source failed: 500 without the reason: $(cat "$TMP/pb")"
+else
+    [ "$rc" != 0 ] || fail "a pipeline whose source failed ended cleanly: $(cat "$TMP/pb")"
+    wait_for 5 "the reason logged" grep -qF "$why" "$TMP/server.err"
+fi
+pass "a pipeline whose source fails fails too, with the source's reason (HTTP $code)"
+
 # Flat memory: a 500,000-input map raises no process's peak RSS by more than
 # a few MB over a 50,000-input one (inputs and results are never all held).
 # Not under ASan, whose quarantine holds freed memory by design.

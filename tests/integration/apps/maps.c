@@ -224,3 +224,23 @@ static int starmapped(sl_call *c)
     return r;
 }
 SL_WEB_ENDPOINT(starmapped, .content_type = "text/plain");
+
+/* A generator that fails after three words. */
+static int words_broken(sl_call *c)
+{
+    for (int i = 0; i < 3; i++)
+        if (sl_yieldf(c, "w%d", i) < 0)
+            return 0;
+    return sl_fail(c, "ran out of words");
+}
+SL_FUNCTION(words_broken);
+
+/* A pipeline whose source fails: the map fails, saying why. */
+static int piped_broken(sl_call *c)
+{
+    sl_handle *g = sl_spawn(c, "words_broken", NULL, 0);
+    int r = sl_respond(c, sl_map(c, "square", sl_outputs(g), NULL));
+    sl_close(g);
+    return r;
+}
+SL_WEB_ENDPOINT(piped_broken, .content_type = "text/plain");
