@@ -375,10 +375,8 @@ void sl_gateway_flush(void)
     }
 }
 
-/* A stream keeps the buffer h2o wrote for the next send up to this size,
- * or any size when the write took less than SLOW_WRITE seconds. */
+/* A stream keeps the buffer h2o wrote for the next send up to this size. */
 #define KEEP_BUFFER (64u * 1024u)
-#define SLOW_WRITE 0.05
 
 static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
 {
@@ -391,10 +389,9 @@ static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
         sl_pool_send_credit(target, s->inflight_credit);
     s->inflight_credit = 0;
     s->inflight.len = 0;
-    /* A slow client's write stalls while the next buffer fills: keeping
-     * both would hold twice the window per stream. A fast one's buffers
-     * are kept, or a firehose would reallocate one per write. */
-    if (s->inflight.cap > KEEP_BUFFER && s->last_write - s->send_started > SLOW_WRITE)
+    /* A big buffer is a slow client's: while h2o writes one, the next
+     * fills, so keeping both would hold twice the window per stream. */
+    if (s->inflight.cap > KEEP_BUFFER)
         sl_buf_free(&s->inflight);
     sl_stream_mark_dirty(s);
 }
