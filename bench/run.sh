@@ -44,10 +44,10 @@ want() { [[ ,$ONLY, == *,$1,* ]]; }
 
 if (( QUICK )); then
   FIRE_N=100000; WRK_D=3; CLIENTS="1 100"; SYNC_MAX_S=10; STREAM_TIMEOUT=30; RAMP_CLIENTS=; RAMP_S=1
-  H2_STREAMS="10x10"; MAP_N=100000; MAP_REPS=1; COLD_N=20; WARM_N=1000
+  H2_STREAMS="10x10"; MAP_N=100000; MAP_BIG=200000; MAP_REPS=1; COLD_N=20; WARM_N=1000
 else
   FIRE_N=1000000; WRK_D=10; CLIENTS="1 1000 10000"; SYNC_MAX_S=200; STREAM_TIMEOUT=150; RAMP_CLIENTS=10000; RAMP_S=1
-  H2_STREAMS="10x100 100x100"; MAP_N=100000; MAP_REPS=3; COLD_N=39; WARM_N=5000
+  H2_STREAMS="10x100 100x100"; MAP_N=100000; MAP_BIG=1000000; MAP_REPS=3; COLD_N=39; WARM_N=5000
 fi
 WRK_ARGS="-t2 -c64 -d${WRK_D}s"
 H2_HELLO_ARGS="-t2 -c64 -m1 -D $WRK_D"
@@ -435,7 +435,38 @@ wl_h2() {
 }
 
 # --------------------------------------------------------------------- map
+# peaks_mb PID: "server largest_other" peak RSS (VmHWM) in MB: of PID, and
+# of the largest of its descendants (a container or the zygote)
+peaks_mb() {
+  local p others=0 v
+  for p in $(tree_pids "$1"); do
+    [[ $p == "$1" ]] && continue
+    v=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null)
+    (( ${v:-0} > others )) && others=$v
+  done
+  awk -v a="$(awk '/^VmHWM:/ {print $2}' "/proc/$1/status")" -v b="$others" 'BEGIN { printf "%.1f %.1f", a / 1024, b / 1024 }'
+}
+
+# map_memory: one map of MAP_BIG inputs on the running map server. Flat
+# memory: the peaks (VmHWM) after it are what they were after the 100,000-
+# input maps, as the map holds a window, not its inputs or results.
+map_memory() {
+  local before after t lines
+  before=$(peaks_mb "$SL_PID")
+  run_load "map-sluice-big" "$SL_PID" 1 "curl -sf -o $OUT/map-body.txt -w %{time_total} http://$HOST:$SL_PORT/mapped?n=$MAP_BIG"
+  after=$(peaks_mb "$SL_PID")
+  t=$(cat "$OUT/map-sluice-big.out") lines=$(wc -l <"$OUT/map-body.txt")
+  note "-> $MAP_BIG inputs: $t s, $lines lines; peak RSS MB (server, largest container) before $before, after $after"
+  if [[ $lines != "$MAP_BIG" ]]; then
+    MEM_ROWS=("map, $MAP_BIG inputs streamed: memory|peak RSS MB|n/a (bad output: $lines lines)|n/a|-|$CMD_REF|")
+    return
+  fi
+  MEM_ROWS=("map, $MAP_BIG inputs streamed ($t s): server process peak RSS, after (before) it|MB|${after% *} (${before% *})|n/a (sluice only: is its memory flat)|-|$CMD_REF|"
+            "map, $MAP_BIG inputs streamed ($t s): largest container's peak RSS, after (before) it|MB|${after#* } (${before#* })|n/a (sluice only: is its memory flat)|-|$CMD_REF|")
+}
+
 wl_map() {
+  MEM_ROWS=()
   log "map: $MAP_N inputs streamed to curl, best of $MAP_REPS; peer multiprocessing.Pool(2).imap"
   local s=$NOSTART sr="" p=$NOPEER pr="" i t lines best="" pbest=""
   if start_sluice examples/map.c map; then
@@ -452,6 +483,7 @@ wl_map() {
     done
     [[ -n $best ]] && s=$(awk -v n="$MAP_N" -v t="$best" 'BEGIN { printf "%d", n / t }')
     sr=$CMD_REF
+    map_memory
     stop "$SL_PID"
   fi
   for i in $(seq "$MAP_REPS"); do
@@ -463,6 +495,7 @@ wl_map() {
   [[ -n $pbest ]] && p=$(awk -v n="$MAP_N" -v t="$pbest" 'BEGIN { printf "%d", n / t }')
   add_cmd "$PY bench/peer/pool_map.py $MAP_N"; pr=$CMD_REF
   add_row "map, $MAP_N inputs streamed (peer: multiprocessing.Pool(2).imap), best of $MAP_REPS" "items/s" "$s" "$p" "$(ratio "$s" "$p")" "$sr" "$pr"
+  ROWS+=("${MEM_ROWS[@]}")
 }
 
 # ------------------------------------------------------------------- calls
