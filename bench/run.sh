@@ -499,6 +499,18 @@ wl_map() {
 }
 
 # ------------------------------------------------------------------- calls
+# calls_rows KIND SLUICE_JSON SLUICE_REF PEER_JSON PEER_REF LABEL: the p50 and
+# p99 rows of one call workload (KIND: cold or warm in the peer's JSON)
+calls_rows() {
+  local kind=$1 sj=$2 sr=$3 pj=$4 pr=$5 label=$6 k sv pv
+  for k in p50 p99; do
+    sv=n/a
+    [[ -n $sj ]] && sv=$(jget "$sj" "j['${k}_us']")
+    pv=$(jget "$pj" "j['$kind']['${k}_us']")
+    add_row "$label" "$k us" "$sv" "$pv" "$(ratio "$pv" "$sv")" "$sr" "$pr"
+  done
+}
+
 wl_calls() {
   log "calls: cold start, warm round trip, remote stream; peer multiprocessing.Pool(1)"
   local cold="" warm="" cr="" wr="" pr="" d="" rm="" dr="" rr=""
@@ -518,19 +530,9 @@ wl_calls() {
   fi
   "$PY" bench/peer/calls.py "$COLD_N" "$WARM_N" >"$OUT/calls-peer.out" 2>"$OUT/calls-peer.err"
   add_cmd "$PY bench/peer/calls.py $COLD_N $WARM_N"; pr=$CMD_REF
-  local pj=$OUT/calls-peer.out k w
-  for k in p50 p99; do
-    local sv=n/a pv
-    [[ -n $cold ]] && sv=$(jget "$cold" "j['${k}_us']")
-    pv=$(jget "$pj" "j['cold']['${k}_us']")
-    add_row "cold start: first call to a function with no container ($COLD_N functions; peer: new Pool(1) + first apply)" "$k us" "$sv" "$pv" "$(ratio "$pv" "$sv")" "$cr" "$pr"
-  done
-  for k in p50 p99; do
-    local sv=n/a pv
-    [[ -n $warm ]] && sv=$(jget "$warm" "j['${k}_us']")
-    pv=$(jget "$pj" "j['warm']['${k}_us']")
-    add_row "warm remote round trip, $WARM_N calls to a no-op in another container (peer: Pool(1).apply)" "$k us" "$sv" "$pv" "$(ratio "$pv" "$sv")" "$wr" "$pr"
-  done
+  local pj=$OUT/calls-peer.out
+  calls_rows cold "$cold" "$cr" "$pj" "$pr" "cold start: first call to a function with no container ($COLD_N functions; peer: new Pool(1) + first apply)"
+  calls_rows warm "$warm" "$wr" "$pj" "$pr" "warm remote round trip, $WARM_N calls to a no-op in another container (peer: Pool(1).apply)"
   add_row "remote generator streamed through an endpoint (sl_respond), $FIRE_N events (same endpoint yielding itself: $d [$dr])" "events/s" "$rm" "n/a (no peer analogue)" "-" "$rr" ""
   note "-> cold $(cat "$cold" 2>/dev/null) warm $(cat "$warm" 2>/dev/null) peer $(cat "$pj")"
 }

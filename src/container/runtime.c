@@ -289,6 +289,22 @@ static _Noreturn void exit_when_drained(void)
     exit_container(0);
 }
 
+/* Takes out_mu and `bytes` of the call's window, waiting while the
+ * window is full (flow control). 0 with out_mu held, or SL_ECANCELED
+ * (not held) once the call is cancelled. */
+static int take_credit(struct sl_call *c, size_t bytes)
+{
+    pthread_mutex_lock(&g_ct.out_mu);
+    while (!c->cancelled && c->unacked > 0 && c->unacked + bytes > SL_STREAM_WINDOW)
+        pthread_cond_wait(&c->cv, &g_ct.out_mu);
+    if (c->cancelled) {
+        pthread_mutex_unlock(&g_ct.out_mu);
+        return SL_ECANCELED;
+    }
+    c->unacked += bytes;
+    return 0;
+}
+
 /* Sends one result of a map batch as a record (proto/batch.h). It joins
  * the batch's previous record when that still waits to be written, so
  * results that pile up go as one frame. The result of a quick input may
@@ -301,14 +317,8 @@ static int emit_result(struct sl_call *c, uint32_t pos, uint8_t flags, uint32_t 
     uint8_t head[SL_RESULT_HEAD_SIZE];
     sl_result_head(head, pos, flags, ns, (uint32_t)len);
     size_t size = sizeof head + len;
-    pthread_mutex_lock(&g_ct.out_mu);
-    while (!c->cancelled && c->unacked > 0 && c->unacked + size > SL_STREAM_WINDOW)
-        pthread_cond_wait(&c->cv, &g_ct.out_mu);
-    if (c->cancelled) {
-        pthread_mutex_unlock(&g_ct.out_mu);
+    if (take_credit(c, size) < 0)
         return SL_ECANCELED;
-    }
-    c->unacked += size;
     bool all_lazy = g_ct.out.len == 0 || g_ct.lazy_until;
     uint64_t lazy_until = g_ct.lazy_until;
     bool join = g_ct.tail_call == c && g_ct.out.len - g_ct.tail_off < MAX_JOINED_FRAME;
@@ -789,14 +799,8 @@ int sl_rt_yield_flags(struct sl_call *c, uint8_t flags, const void *data, size_t
 {
     if (c->is_batch) /* a map's inputs give return values; yields go nowhere */
         return sl_rt_cancelled(c) ? SL_ECANCELED : 0;
-    pthread_mutex_lock(&g_ct.out_mu);
-    while (!c->cancelled && c->unacked > 0 && c->unacked + len > SL_STREAM_WINDOW)
-        pthread_cond_wait(&c->cv, &g_ct.out_mu);
-    if (c->cancelled) {
-        pthread_mutex_unlock(&g_ct.out_mu);
+    if (take_credit(c, len) < 0)
         return SL_ECANCELED;
-    }
-    c->unacked += len;
     if (!c->head_sent)
         append_head_locked(c);
     append_flags_locked(SL_FRAME_OUTPUT, flags, c->id, data, len);

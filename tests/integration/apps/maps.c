@@ -177,13 +177,18 @@ static int words(sl_call *c)
 }
 SL_FUNCTION(words);
 
-/* A pipeline: the generator's outputs are the map's inputs, as they come. */
-static int piped(sl_call *c)
+/* A pipeline: generator `gen`'s outputs are square's inputs, as they come. */
+static int square_outputs_of(sl_call *c, const char *gen)
 {
-    sl_handle *g = sl_spawn(c, "words", NULL, 0);
+    sl_handle *g = sl_spawn(c, gen, NULL, 0);
     int r = sl_respond(c, sl_map(c, "square", sl_outputs(g), NULL));
     sl_close(g);
     return r;
+}
+
+static int piped(sl_call *c)
+{
+    return square_outputs_of(c, "words");
 }
 SL_WEB_ENDPOINT(piped, .content_type = "text/plain");
 
@@ -238,9 +243,6 @@ SL_FUNCTION(words_broken);
 /* A pipeline whose source fails: the map fails, saying why. */
 static int piped_broken(sl_call *c)
 {
-    sl_handle *g = sl_spawn(c, "words_broken", NULL, 0);
-    int r = sl_respond(c, sl_map(c, "square", sl_outputs(g), NULL));
-    sl_close(g);
-    return r;
+    return square_outputs_of(c, "words_broken");
 }
 SL_WEB_ENDPOINT(piped_broken, .content_type = "text/plain");
