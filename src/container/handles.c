@@ -412,10 +412,11 @@ static int relay_output(sl_call *c, const sl_handle *h, const void *d, size_t n)
     return flags ? sl_rt_yield_flags(c, flags, d, n) : sl_yield(c, d, n);
 }
 
-static int relay_return(sl_call *c, const sl_handle *h, bool yielded)
+/* The callee's return value is ours: the same thing the server does when
+ * it splices the callee into our response (CALL_PIPE), so a caller sees one
+ * result whichever path the outputs took. */
+static int relay_return(sl_call *c, const sl_handle *h)
 {
-    if (yielded)
-        return h->ret_flags ? sl_rt_yield_flags(c, h->ret_flags, h->ret, h->ret_len) : sl_yield(c, h->ret, h->ret_len);
     int r = sl_return(c, h->ret, h->ret_len);
     if (!r)
         c->ret_flags = h->ret_flags;
@@ -429,8 +430,8 @@ static int relay_return(sl_call *c, const sl_handle *h, bool yielded)
 #define RELAY_CHUNK (64u * 1024u)
 
 /* Yields each output of h as it arrives (sl_respond). Returns sl_next's
- * last result; *yielded says whether anything went out. */
-static int relay_outputs(sl_call *c, sl_handle *h, bool *yielded)
+ * last result. */
+static int relay_outputs(sl_call *c, sl_handle *h)
 {
     bool join = strcmp(c->req->method, "CALL") != 0; /* an HTTP request's byte stream */
     sl_buf pending = {0};
@@ -446,7 +447,6 @@ static int relay_outputs(sl_call *c, sl_handle *h, bool *yielded)
                 r = SL_ECANCELED; /* our client left: sl_close cancels the callee */
                 break;
             }
-            *yielded = true;
             pending.len = 0;
         }
         if (r == SL_ETIMEDOUT)
@@ -457,10 +457,8 @@ static int relay_outputs(sl_call *c, sl_handle *h, bool *yielded)
             r = SL_ECANCELED;
             break;
         }
-        *yielded = true;
     }
     sl_buf_free(&pending);
-    return r;
     return r;
 }
 
@@ -476,10 +474,9 @@ int sl_respond(sl_call *c, sl_handle *h)
     if (!h->map && !h->done && !h->cancelled && !h->head && !h->taken)
         sl_rt_append_locked(SL_FRAME_CALL_PIPE, h->id, NULL, 0);
     sl_rt_unlock();
-    bool yielded = false;
-    int r = relay_outputs(c, h, &yielded);
+    int r = relay_outputs(c, h);
     if (r == 0 && h->ret_len)
-        r = relay_return(c, h, yielded);
+        r = relay_return(c, h);
     else if (r == SL_EFAILED)
         r = sl_fail(c, "%s", sl_handle_error(h));
     else if (r == SL_ECANCELED || r == 1)

@@ -46,6 +46,10 @@ expect "typed call" '{"outputs":[],"return":{"via":"profile","greeting":"hello b
     curl -sS -X POST -d '["bob"]' "$C/relay"
 curl -sS -X POST -H 'Accept: application/x-ndjson' -d '[3]' "$C/respond_squares" | cmp -s - "$TMP/want" ||
     fail "sl_respond: $(curl -sS -X POST -H 'Accept: application/x-ndjson' -d '[3]' "$C/respond_squares")"
+for i in 1 2 3; do # relayed through the container, not spliced: the same result, return included
+    got=$(curl -sS -X POST -H 'Accept: application/x-ndjson' -d '[3]' "$C/respond_squares_late")
+    [ "$got" = "$(cat "$TMP/want")" ] || fail "sl_respond after the first output: $got"
+done
 expect "builder errors" '{"outputs":[],"return":"incomplete -22 second -22"}' curl -sS -X POST -d '[]' "$C/builder_errors"
 pass "typed arguments to a call (sl_pack), its typed return decoded (sl_value_decode); sl_respond relays typed"
 
