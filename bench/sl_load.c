@@ -928,8 +928,9 @@ int main(int argc, char **argv) {
     int64_t first_start = INT64_MAX, last_end = 0;
     double *late = malloc((size_t)n * sizeof *late);
     double *first = malloc((size_t)n * sizeof *first);
-    size_t n_late = 0, n_first = 0;
-    if (!late || !first) {
+    double *whole = malloc((size_t)n * sizeof *whole); /* start to clean end */
+    size_t n_late = 0, n_first = 0, n_whole = 0;
+    if (!late || !first || !whole) {
         fprintf(stderr, "sl-load: out of memory\n");
         return 2;
     }
@@ -946,6 +947,8 @@ int main(int argc, char **argv) {
             first_start = c->t_start;
         if (c->t_end > last_end)
             last_end = c->t_end;
+        if (c->clean && c->t_start)
+            whole[n_whole++] = (double)(c->t_end - c->t_start) / 1e6;
         if (c->events > 0) {
             first[n_first++] = (double)(c->t_first - c->t_start) / 1e6;
             uint64_t k = cfg.expect >= 0 ? (uint64_t)cfg.expect : c->events;
@@ -957,12 +960,14 @@ int main(int argc, char **argv) {
     }
     qsort(late, n_late, sizeof *late, cmp_double);
     qsort(first, n_first, sizeof *first, cmp_double);
+    qsort(whole, n_whole, sizeof *whole, cmp_double);
     double elapsed = first_start < last_end ? (double)(last_end - first_start) / 1e9 : 0;
     double eps = elapsed > 0 ? (double)events / elapsed : 0;
     double mbps = elapsed > 0 ? (double)bytes / 1e6 / elapsed : 0;
     double l50 = pct(late, n_late, 50), l99 = pct(late, n_late, 99),
            lmax = n_late ? late[n_late - 1] : NAN;
     double f50 = pct(first, n_first, 50), f99 = pct(first, n_first, 99);
+    double w50 = pct(whole, n_whole, 50), w99 = pct(whole, n_whole, 99);
 
     /* failure examples */
     int printed = 0;
@@ -1005,6 +1010,9 @@ int main(int argc, char **argv) {
         fprintf(f, "  events/s     %.0f\n", eps);
         if (cfg.bytes_mode)
             fprintf(f, "  body         %llu bytes, %.2f MB/s\n", (unsigned long long)bytes, mbps);
+        if (n_whole)
+            fprintf(f, "  response     p50 %.2f ms, p99 %.2f ms (start to clean end; over %zu clients)\n",
+                    w50, w99, n_whole);
         if (n_first)
             fprintf(f, "  first event  p50 %.2f ms, p99 %.2f ms (over %zu clients)\n", f50, f99,
                     n_first);
@@ -1026,7 +1034,11 @@ int main(int argc, char **argv) {
         json_num(stdout, f50, 3);
         printf(",\"p99\":");
         json_num(stdout, f99, 3);
-        printf(",\"n\":%zu},\"elapsed_s\":%.6f,\"events_per_s\":%.1f,", n_first, elapsed, eps);
+        printf(",\"n\":%zu},\"response_ms\":{\"p50\":", n_first);
+        json_num(stdout, w50, 3);
+        printf(",\"p99\":");
+        json_num(stdout, w99, 3);
+        printf(",\"n\":%zu},\"elapsed_s\":%.6f,\"events_per_s\":%.1f,", n_whole, elapsed, eps);
         printf("\"bytes\":%llu,\"mb_per_s\":%.3f,\"status_200\":%ld,\"clean\":%ld,"
                "\"event_error\":%ld,\"pings\":%llu,\"timed_out\":%s}\n",
                (unsigned long long)bytes, mbps, status200, clean, with_error,
@@ -1035,6 +1047,7 @@ int main(int argc, char **argv) {
     fflush(stdout);
     free(late);
     free(first);
+    free(whole);
     free(conns);
     close(epfd);
     return failed == 0 ? 0 : 1;

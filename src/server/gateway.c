@@ -611,12 +611,10 @@ static sl_stream *stream_new(sl_function *fn, h2o_req_t *req);
 static int on_sluice_path(h2o_req_t *req, h2o_iovec_t path)
 {
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/_sluice/health"))) {
-        static h2o_generator_t gen = {NULL, NULL};
         req->res.status = 200;
         req->res.reason = "OK";
         add_header(req, "content-type", "text/plain; charset=utf-8");
-        h2o_start_response(req, &gen);
-        h2o_send_inline(req, H2O_STRLIT("ok\n"));
+        h2o_send_inline(req, H2O_STRLIT("ok\n")); /* starts the response itself */
         return 0;
     }
     if (h2o_memis(path.base, path.len, H2O_STRLIT("/_sluice/status"))) {

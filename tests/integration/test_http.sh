@@ -22,3 +22,16 @@ curl -sS --no-buffer "$BASE/silent" >"$TMP/sse"
 grep -q '^: ping' "$TMP/sse" || fail "no ping on an idle event stream: $(cat "$TMP/sse")"
 grep -q '^data: finally' "$TMP/sse" || fail "event after the pings lost"
 pass "idle event stream gets ': ping' comments"
+
+# The server's own paths, with any method: an answer each, and the server
+# still serving after them.
+[ "$(curl -sS "$BASE/_sluice/health")" = ok ] || fail "health: $(curl -sS "$BASE/_sluice/health")"
+for m in GET HEAD POST PUT DELETE; do
+    for p in health status nope call/ spawn/ result/ call/nope result/zz; do
+        code=$(curl -s -o /dev/null -w '%{http_code}' -X "$m" "$BASE/_sluice/$p" --max-time 5 || true)
+        case $code in 200 | 4[0-9][0-9]) ;; *) fail "$m /_sluice/$p: $code" ;; esac
+    done
+done
+curl -sS -I "$BASE/_sluice/health" | grep -q '^HTTP/1.1 200' || fail "HEAD health"
+[ "$(curl -sS "$BASE/_sluice/health")" = ok ] || fail "the server stopped answering after its own paths"
+pass "the server's own paths answer any method with 200 or a 4xx; /_sluice/health says ok"
