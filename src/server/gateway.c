@@ -537,8 +537,11 @@ static void drop_slow_client(sl_stream *s)
 }
 
 /* HTTP/1.1: h2o reads nothing from a connection while its response is
- * being produced, so a client that closes between two events would only
- * be noticed at the next write. A peek at the socket notices it now. */
+ * being produced, so a client that closes while its stream is silent would
+ * only be noticed at the next write. A peek at the socket notices it now.
+ * A stream that wrote in the last PEEK_INTERVAL is not peeked: its writes
+ * fail soon after the client goes (the first draws the client's reset),
+ * and a peek a second for each of 10,000 such streams was 7% of a core. */
 static bool http1_client_closed(sl_stream *s)
 {
     int fd = s->req->version < 0x200 ? conn_fd(s->req) : -1;
@@ -560,7 +563,8 @@ static void sweep_stream(sl_stream *s, double now)
         sl_pool_kill(s->ct, "a cancelled call ran past the grace period");
         return;
     }
-    if (s->req && !s->cancelled && !s->sending && now - s->last_peek >= PEEK_INTERVAL) {
+    if (s->req && !s->cancelled && !s->sending && now - s->last_peek >= PEEK_INTERVAL &&
+        now - s->last_write >= PEEK_INTERVAL) {
         s->last_peek = now;
         if (http1_client_closed(s)) {
             sl_stream_cancel(s, "client disconnected");
