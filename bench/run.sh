@@ -3,7 +3,8 @@
 # peers in one run, one table (docs/bench.md says how to read it).
 #
 #   firehose  one client reads 1,000,000 tiny SSE events (quick: 100,000)
-#   hello     a trivial GET under wrk -t2 -c64
+#   hello     a trivial GET under wrk -t2 -c64; then 10,000 clients
+#             connecting at once, one GET each (quick: 1,000)
 #   stream    the seed's example, /stream_me (10 events 0.5 s apart), with
 #             1, 1,000 and 10,000 concurrent clients (quick: 1, 100):
 #             completions, lateness p50/p99, server RSS
@@ -43,10 +44,10 @@ done
 want() { [[ ,$ONLY, == *,$1,* ]]; }
 
 if (( QUICK )); then
-  FIRE_N=100000; WRK_D=3; CLIENTS="1 100"; SYNC_MAX_S=10; STREAM_TIMEOUT=30; RAMP_CLIENTS=; RAMP_S=1
+  FIRE_N=100000; WRK_D=3; BURST_C=1000; CLIENTS="1 100"; SYNC_MAX_S=10; STREAM_TIMEOUT=30; RAMP_CLIENTS=; RAMP_S=1
   H2_STREAMS="10x10"; MAP_N=100000; MAP_BIG=200000; MAP_REPS=1; COLD_N=20; WARM_N=1000
 else
-  FIRE_N=1000000; WRK_D=10; CLIENTS="1 1000 10000"; SYNC_MAX_S=200; STREAM_TIMEOUT=150; RAMP_CLIENTS=10000; RAMP_S=1
+  FIRE_N=1000000; WRK_D=10; BURST_C=10000; CLIENTS="1 1000 10000"; SYNC_MAX_S=200; STREAM_TIMEOUT=150; RAMP_CLIENTS=10000; RAMP_S=1
   H2_STREAMS="10x100 100x100"; MAP_N=100000; MAP_BIG=1000000; MAP_REPS=3; COLD_N=39; WARM_N=5000
 fi
 WRK_ARGS="-t2 -c64 -d${WRK_D}s"
@@ -279,6 +280,37 @@ wl_hello() {
   fi
   S_HELLO=$s
   add_row "GET /hello, wrk $WRK_ARGS" "requests/s" "$s" "$p" "$(ratio "$s" "$p")" "$sr" "$pr"
+  wl_burst
+}
+
+# burst_one TAG PORT PATH PID: BURST_C clients connect at once, one GET
+# each; sets B_P50 B_P99 (ms from connect() to the end of the response) B_REF
+burst_one() {
+  local j=$OUT/$1.out ok
+  run_load "$1" "$4" 1 "$SL_LOAD --url http://$HOST:$2$3 -c $BURST_C --timeout 60 --json -q"
+  B_REF=$CMD_REF
+  B_P50=$(jget "$j" 'j["response_ms"]["p50"]') B_P99=$(jget "$j" 'j["response_ms"]["p99"]')
+  ok=$(jget "$j" 'j["ok"]')
+  [[ $ok != "$BURST_C" ]] && { B_P50="$B_P50 (ok $ok/$BURST_C)"; B_P99="$B_P99 (ok $ok/$BURST_C)"; }
+  note "-> response p50 $B_P50 ms, p99 $B_P99 ms"
+}
+# The connect storm alone, without streams: how long 10,000 clients that
+# connect in the same instant wait for a trivial answer. Through a
+# container (/hello), and from sluice's gateway alone (/_sluice/health):
+# the part of the stream rows' lateness that is accepting connections.
+wl_burst() {
+  log "$BURST_C clients connecting at once, one GET each"
+  local w="$BURST_C clients connecting at once, one GET /hello each" s50=$NOSTART s99=$NOSTART sr="" p50=$NOPEER p99=$NOPEER pr=""
+  local h99=$NOSTART hr=""
+  if fh_server; then
+    burst_one burst-sluice "$FH_PORT" /hello "$FH_PID"; s50=$B_P50 s99=$B_P99 sr=$B_REF
+    burst_one burst-sluice-health "$FH_PORT" /_sluice/health "$FH_PID"; h99=$B_P99 hr=$B_REF
+  fi
+  if main_peer; then burst_one burst-peer "$MAIN_PEER_PORT" /hello "$MAIN_PEER_PID"; p50=$B_P50 p99=$B_P99 pr=$B_REF; fi
+  add_row "$w" "response p50 ms" "$s50" "$p50" "$(ratio "$p50" "$s50")" "$sr" "$pr"
+  add_row "$w" "response p99 ms" "$s99" "$p99" "$(ratio "$p99" "$s99")" "$sr" "$pr"
+  add_row "$BURST_C clients connecting at once, GET /_sluice/health (sluice's gateway alone, no container)" \
+    "response p99 ms" "$h99" "n/a (no such path)" "-" "$hr" ""
 }
 
 # ------------------------------------------------------------------ stream
