@@ -437,7 +437,8 @@ int sl_select(sl_handle *const *handles, int n, double timeout);
  * wire a typed value is msgpack. A map over sl_range passes each input a
  * list of one integer; the call API (POST /_sluice/call/<function> with a
  * JSON array) passes its JSON values (an object becomes a map); and a
- * function's typed outputs and return value reach call-API clients as JSON.
+ * function's typed outputs and return value reach call-API clients, and a
+ * web endpoint's own clients, as JSON.
  *
  *     static int greet(sl_call *c) {       // POST [{"name": "ada", "n": 2}]
  *         sl_value who = sl_arg_value(c, 0);
@@ -574,8 +575,9 @@ const void *sl_pack_data(const sl_pack *pk, size_t *len);
 
 /* sl_return and sl_yield of the builder's value, marked typed: a call-API
  * client gets it as JSON, a caller (sl_next, sl_wait, sl_remote) its
- * msgpack bytes for sl_value_decode; a web endpoint's own HTTP response
- * carries the msgpack bytes as they are. The bytes are copied, so the
+ * msgpack bytes for sl_value_decode; a web endpoint's own HTTP client its
+ * JSON text and a newline (on an event stream, a `data:` event of the
+ * JSON), beside any raw bytes yielded as they are. The bytes are copied, so the
  * builder can be reset or freed at once. As sl_return / sl_yield, or SL_EINVAL when the
  * value is incomplete, or the builder's error. */
 int sl_return_value(sl_call *c, const sl_pack *pk);

@@ -181,6 +181,16 @@ int sl_api_return(sl_stream *s, uint8_t flags, const uint8_t *p, size_t len)
     }
 }
 
+int sl_api_web_value(sl_stream *s, uint8_t flags, const uint8_t *p, size_t len)
+{
+    if (!(flags & SL_FRAME_F_TYPED))
+        return sl_buf_append(&s->pending, p, len);
+    if (s->is_sse)
+        return append_sse_value(&s->pending, NULL, flags, p, len);
+    int r = append_value(&s->pending, flags, p, len);
+    return r ? r : append_str(&s->pending, "\n");
+}
+
 /* A failure after the response started, in formats without their own
  * (SSE has its error event; a JSON document is simply cut). */
 int sl_api_error(sl_stream *s, const char *reason)

@@ -430,7 +430,7 @@ static int append_output(sl_stream *s, uint8_t flags, const uint8_t *p, size_t l
 {
     if (!s->req || s->cancelled)
         return 0; /* the container stops at its next yield */
-    if (s->format ? sl_api_output(s, flags, p, len) : sl_buf_append(&s->pending, p, len))
+    if (s->format ? sl_api_output(s, flags, p, len) : sl_api_web_value(s, flags, p, len))
         return -ENOMEM;
     s->delivered = true;
     s->pending_credit += len;
@@ -469,7 +469,7 @@ int sl_stream_on_frame(sl_stream *s, uint8_t type, uint8_t flags, const uint8_t 
         return append_output(s, flags, p, len);
     case SL_FRAME_RETURN:
         if (s->req && !s->cancelled &&
-            (s->format ? sl_api_return(s, flags, p, len) : sl_buf_append(&s->pending, p, len)))
+            (s->format ? sl_api_return(s, flags, p, len) : sl_api_web_value(s, flags, p, len)))
             call_ended(s, true, "server out of memory", 20);
         else
             call_ended(s, false, NULL, 0);

@@ -286,6 +286,10 @@ const char *sl_api_content_type(sl_api_format f);
 int sl_api_output(sl_stream *s, uint8_t flags, const uint8_t *p, size_t len);
 int sl_api_return(sl_stream *s, uint8_t flags, const uint8_t *p, size_t len);
 int sl_api_error(sl_stream *s, const char *reason);
+/* Append an output or return value to a web endpoint's own response: raw
+ * bytes as they are; a typed value as its JSON text and a newline, or on
+ * an event stream as one `data:` event. 0 or -ENOMEM. */
+int sl_api_web_value(sl_stream *s, uint8_t flags, const uint8_t *p, size_t len);
 /* {"error": reason} (caller frees), or NULL. */
 char *sl_api_error_body(const char *reason);
 

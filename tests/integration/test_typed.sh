@@ -53,6 +53,17 @@ done
 expect "builder errors" '{"outputs":[],"return":"incomplete -22 second -22"}' curl -sS -X POST -d '[]' "$C/builder_errors"
 pass "typed arguments to a call (sl_pack), its typed return decoded (sl_value_decode); sl_respond relays typed"
 
+# A web endpoint's own response: typed values as JSON, a line each (an
+# event each on an event stream); raw bytes as they are.
+want=$(printf '%s\n' '{"i":0,"tags":["a\nb",null]}' '{"i":1,"tags":["a\nb",null]}' 'raw 2' '"done"')
+expect "typed values on a web endpoint" "$want" curl -sS "$BASE/web_typed"
+want=$(printf '%s\n' 'data: {"i":0,"tags":["a\nb",null]}' '' 'raw 1' 'data: "done"')
+expect "typed values on an event stream" "$want" curl -sS "$BASE/web_typed_sse?n=1"
+curl -sS -D "$TMP/h" "$BASE/web_typed_return" >"$TMP/b"
+[ "$(cat "$TMP/b")" = '{"ok":true}' ] && grep -qi '^content-length: 12' "$TMP/h" ||
+    fail "typed return on a web endpoint: $(cat "$TMP/h" "$TMP/b")"
+pass "a web endpoint's typed outputs and return value reach its HTTP client as JSON"
+
 id=$(curl -sS -X POST -d '[{"name": "eve", "age": 1, "tags": ["t"]}]' "$BASE/_sluice/spawn/profile" |
     $PY -c 'import json,sys; print(json.load(sys.stdin)["call_id"])')
 result_ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/_sluice/result/$id")" = 200 ]; }

@@ -202,3 +202,50 @@ static int respond_squares_late(sl_call *c)
     return sl_respond(c, h);
 }
 SL_FUNCTION(respond_squares_late);
+
+/* Typed values yielded and returned by web endpoints: the HTTP client
+ * gets JSON (a line each; an event each on an event stream). */
+static int web_typed(sl_call *c)
+{
+    long long n = 0;
+    if (sl_query_int(c, "n", 2, &n) < 0)
+        return sl_fail(c, "n must be an integer");
+    sl_pack *pk = sl_pack_new();
+    if (!pk)
+        return SL_ENOMEM;
+    for (long long i = 0; i < n; i++) {
+        sl_pack_reset(pk);
+        sl_pack_map(pk, 2);
+        sl_pack_str(pk, "i");
+        sl_pack_int(pk, i);
+        sl_pack_str(pk, "tags");
+        sl_pack_list(pk, 2);
+        sl_pack_str(pk, "a\nb");
+        sl_pack_nil(pk);
+        if (sl_yield_value(c, pk) < 0)
+            break;
+    }
+    sl_yieldf(c, "raw %lld\n", n); /* bytes stay bytes */
+    sl_pack_reset(pk);
+    sl_pack_str(pk, "done");
+    return return_pack(c, pk);
+}
+SL_WEB_ENDPOINT(web_typed);
+
+static int web_typed_sse(sl_call *c)
+{
+    return web_typed(c);
+}
+SL_WEB_ENDPOINT(web_typed_sse, .content_type = "text/event-stream");
+
+static int web_typed_return(sl_call *c)
+{
+    sl_pack *pk = sl_pack_new();
+    if (!pk)
+        return SL_ENOMEM;
+    sl_pack_map(pk, 1);
+    sl_pack_str(pk, "ok");
+    sl_pack_bool(pk, true);
+    return return_pack(c, pk);
+}
+SL_WEB_ENDPOINT(web_typed_return, .content_type = "application/json");
