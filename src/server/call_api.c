@@ -298,7 +298,7 @@ static void send_json(h2o_req_t *req, int status, json_t *doc)
     req->res.content_length = body.len + 1;
     h2o_iovec_t bufs[2] = {body, h2o_iovec_init(H2O_STRLIT("\n"))};
     h2o_start_response(req, &gen);
-    h2o_send(req, bufs, 2, H2O_SEND_STATE_FINAL);
+    h2o_send(req, bufs, sl_is_head(req) ? 0 : 2, H2O_SEND_STATE_FINAL);
 }
 
 int sl_api_result(h2o_req_t *req, h2o_iovec_t id_text)

@@ -302,7 +302,9 @@ static void send_pending(sl_stream *s)
     s->send_started = sl_now();
     h2o_iovec_t buf = {(char *)s->inflight.data, s->inflight.len};
     s->in_send = true;
-    h2o_send(s->req, &buf, 1, H2O_SEND_STATE_IN_PROGRESS);
+    /* a HEAD gets the headers only; h2o then ends the response and lets the
+     * request go, which cancels the call as for a client that left */
+    h2o_send(s->req, &buf, sl_is_head(s->req) ? 0 : 1, H2O_SEND_STATE_IN_PROGRESS);
     s->in_send = false;
 }
 
@@ -335,7 +337,7 @@ static void send_final(sl_stream *s)
      * event stream ends after its error event, which is its failure signal. */
     bool cut = s->failed && !(s->is_sse && req->version >= 0x200);
     detach(s);
-    h2o_send(req, &buf, buf.len ? 1 : 0, cut ? H2O_SEND_STATE_ERROR : H2O_SEND_STATE_FINAL);
+    h2o_send(req, &buf, buf.len && !sl_is_head(req) ? 1 : 0, cut ? H2O_SEND_STATE_ERROR : H2O_SEND_STATE_FINAL);
 }
 
 static void stream_flush(sl_stream *s)

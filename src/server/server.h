@@ -222,6 +222,13 @@ struct sl_stream {
 int sl_gateway_init(h2o_globalconf_t *conf);
 /* The HTTP reason phrase for a status ("Not Found"). */
 const char *sl_reason_phrase(int status);
+/* Whether a response must have no body: h2o 2.2 writes the bytes it is given
+ * even for a HEAD (only h2o_send_inline leaves them out), and an HTTP/1.1
+ * client then reads them as the next response. */
+static inline bool sl_is_head(const h2o_req_t *req)
+{
+    return h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+}
 /* A new stream for a call to `fn`, with a call id; NULL when out of memory. */
 sl_stream *sl_stream_alloc(sl_function *fn);
 /* Frees the stream if nothing refers to it any more. */

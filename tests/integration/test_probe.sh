@@ -312,3 +312,21 @@ alive("150 clients that left mid-stream")
 open_streams() { [ "$(curl -sf "$BASE/_sluice/status" | $PY -c 'import json,sys; print(json.load(sys.stdin)["open_streams"])')" = 0 ]; }
 wait_for 30 "every abandoned stream freed" open_streams
 pass "150 clients leaving mid-stream (FIN or RST, read or not): the server lives on and frees every stream"
+
+# ---- HEAD: headers only, whoever answers (a body after them is read as the
+# next response by an HTTP/1.1 client, and is a protocol error over HTTP/2) ----
+probe '
+K = b"Host: x\r\n"
+heads = [b"/_sluice/health", b"/_sluice/status", b"/_sluice/result/00000000", b"/nope", b"/hello", b"/any", b"/any_events"]
+r = raw(b"".join(b"HEAD %s HTTP/1.1\r\n%s\r\n" % (p, K) for p in heads) + b"GET /hello HTTP/1.1\r\n" + K + b"Connection: close\r\n\r\n")
+check(statuses(r) == [200, 200, 404, 404, 405, 200, 200, 200], "HEAD answers: %r" % statuses(r))
+for part in r.split(b"\r\n\r\n")[1:-1]:
+    check(part.startswith(b"HTTP/1.1 "), "a body after a HEAD answer: %r" % part[:80])
+check(r.endswith(b"\r\n\r\nhello\n"), "the GET after the HEADs: %r" % r[-80:])
+for p in heads:
+    got = h2(frame(1, END_STREAM | END_HEADERS, 1, h2_headers("HEAD", p.decode())), 0.3)
+    data = [f for f in got if f[0] == 0 and f[2] == 1 and f[3]]
+    check(not data, "HTTP/2 HEAD %s: %d bytes of DATA" % (p.decode(), sum(len(f[3]) for f in data)))
+alive("HEAD requests")
+' "HEAD"
+pass "HEAD on the server paths and on endpoints taking any method: headers only, over HTTP/1.1 and HTTP/2"
