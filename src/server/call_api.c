@@ -190,13 +190,6 @@ int sl_api_error(sl_stream *s, const char *reason)
     return append_ndjson(&s->pending, "error", 0, (const uint8_t *)reason, strlen(reason));
 }
 
-char *sl_api_error_body(const char *reason)
-{
-    json_t *v = json_pack("{s:s}", "error", reason);
-    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
-    json_decref(v);
-    return text;
-}
 
 /* ---- spawned calls and their results ---- */
 
@@ -287,6 +280,7 @@ int sl_api_detached_frame(sl_stream *s, uint8_t type, uint8_t flags, const uint8
 
 static void send_json(h2o_req_t *req, int status, json_t *doc)
 {
+    /* not h2o_send_error_generic: it adds a text/plain content type of its own */
     static h2o_generator_t gen = {NULL, NULL};
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
@@ -299,6 +293,12 @@ static void send_json(h2o_req_t *req, int status, json_t *doc)
     h2o_iovec_t bufs[2] = {body, h2o_iovec_init(H2O_STRLIT("\n"))};
     h2o_start_response(req, &gen);
     h2o_send(req, bufs, sl_is_head(req) ? 0 : 2, H2O_SEND_STATE_FINAL);
+}
+
+void sl_api_send_error(h2o_req_t *req, int status, const char *reason)
+{
+    /* the reason may be any bytes (a function's, or a name from the path) */
+    send_json(req, status, json_pack("{s:o}", "error", sl_json_bytes(reason, strlen(reason))));
 }
 
 int sl_api_result(h2o_req_t *req, h2o_iovec_t id_text)
@@ -343,10 +343,7 @@ int sl_api_call(h2o_req_t *req, h2o_iovec_t name, sl_stream *(*attach)(sl_functi
         status = 503, snprintf(why, sizeof why, "server out of memory");
     if (status) {
         sl_buf_free(&args);
-        char *body = sl_api_error_body(why);
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
-        h2o_send_error_generic(req, status, sl_reason_phrase(status), body ? body : why, H2O_SEND_ERROR_KEEP_HEADERS);
-        free(body);
+        sl_api_send_error(req, status, why);
         return 0;
     }
     s->arg = args;

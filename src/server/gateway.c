@@ -258,17 +258,14 @@ static void start_response(sl_stream *s)
 /* A failure before the first byte: a plain error response. */
 static void respond_error(sl_stream *s, int status, const char *reason)
 {
-    char body[1024];
-    char *json = s->format ? sl_api_error_body(reason) : NULL;
-    snprintf(body, sizeof body, "%s\n", json ? json : reason);
-    free(json);
     h2o_req_t *req = detach(s);
-    int flags = 0;
     if (s->format) {
-        add_header(req, "content-type", "application/json");
-        flags = H2O_SEND_ERROR_KEEP_HEADERS;
+        sl_api_send_error(req, status, reason);
+        return;
     }
-    h2o_send_error_generic(req, status, sl_reason_phrase(status), body, flags);
+    char body[1024];
+    snprintf(body, sizeof body, "%s\n", reason);
+    h2o_send_error_generic(req, status, sl_reason_phrase(status), body, 0);
 }
 
 /* Appends an SSE error event; every line of the reason is a data line. */

@@ -293,8 +293,9 @@ const char *sl_api_content_type(sl_api_format f);
 int sl_api_output(sl_stream *s, uint8_t flags, const uint8_t *p, size_t len);
 int sl_api_return(sl_stream *s, uint8_t flags, const uint8_t *p, size_t len);
 int sl_api_error(sl_stream *s, const char *reason);
-/* {"error": reason} (caller frees), or NULL. */
-char *sl_api_error_body(const char *reason);
+/* Answers {"error": reason} as application/json (reason as a JSON string, or
+ * {"hex": ...} when it is not UTF-8). */
+void sl_api_send_error(h2o_req_t *req, int status, const char *reason);
 
 /* ---- the zygote (zygote_link.c) ---- */
 

@@ -330,3 +330,26 @@ for p in heads:
 alive("HEAD requests")
 ' "HEAD"
 pass "HEAD on the server paths and on endpoints taking any method: headers only, over HTTP/1.1 and HTTP/2"
+
+# ---- the call API's errors: one JSON document, labelled as JSON once ----
+probe '
+def check_error(r, status, what):
+    h, body = head_body(r)
+    types = [l for l in h.lower().split(b"\r\n") if l.startswith(b"content-type:")]
+    check(statuses(r) == [status], "%s: %r" % (what, r[:200]))
+    check(types == [b"content-type: application/json"], "%s: content types %r" % (what, types))
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        check(False, "%s: the body is not JSON: %r" % (what, body[:100]))
+    check("error" in doc, "%s: %r" % (what, doc))
+C = b"Host: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
+check_error(raw(b"POST /_sluice/call/nope HTTP/1.1\r\n" + C % (2, b"[]")), 404, "an unknown function")
+check_error(raw(b"POST /_sluice/call/\xff\xfe HTTP/1.1\r\n" + C % (2, b"[]")), 404, "a non-UTF-8 name")
+check_error(raw(b"GET /_sluice/call/hello HTTP/1.1\r\n" + C % (0, b"")), 405, "GET")
+check_error(raw(b"POST /_sluice/spawn/hello HTTP/1.1\r\n" + C % (1, b"[")), 400, "bad JSON")
+check_error(raw(b"POST /_sluice/call/crash HTTP/1.1\r\n" + C % (2, b"[]")), 500, "a crash before any output")
+check_error(raw(b"POST /_sluice/call/fail_early HTTP/1.1\r\nAccept: text/event-stream\r\n" + C % (2, b"[]")), 500,
+            "a failure before any output")
+' "call API errors"
+pass "the call API's errors: a JSON body with one content type, application/json"
