@@ -323,7 +323,10 @@ int sl_api_call(h2o_req_t *req, h2o_iovec_t name, sl_stream *(*attach)(sl_functi
 {
     char fname[256], why[320];
     snprintf(fname, sizeof fname, "%.*s", (int)(name.len < 255 ? name.len : 255), name.base);
-    sl_function *fn = sl_pool_find(fname);
+    /* fname stops at a NUL (a %00 in the path) or is cut: then it names
+     * another function than the one asked for */
+    bool whole = name.len < sizeof fname && !memchr(name.base, '\0', name.len);
+    sl_function *fn = whole ? sl_pool_find(fname) : NULL;
     int status = 0;
     if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST")))
         status = 405, snprintf(why, sizeof why, "call a function with POST");

@@ -353,3 +353,12 @@ check_error(raw(b"POST /_sluice/call/fail_early HTTP/1.1\r\nAccept: text/event-s
             "a failure before any output")
 ' "call API errors"
 pass "the call API's errors: a JSON body with one content type, application/json"
+
+# ---- the call API calls the function named, not a prefix of it ----
+probe '
+for name in [b"hello%00", b"hello%00x", b"hello%00%00"]:
+    for path in (b"call", b"spawn"):
+        r = raw(b"POST /_sluice/%s/%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\n[]" % (path, name))
+        check(statuses(r) == [404], "%s/%s: %r" % (path.decode(), name.decode(), r[-100:]))
+' "function names with NUL"
+pass "a function name with a NUL byte (%00) is no function, not the name before the NUL"
