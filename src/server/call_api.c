@@ -333,8 +333,9 @@ int sl_api_call(h2o_req_t *req, h2o_iovec_t name, sl_stream *(*attach)(sl_functi
     else if (!fn)
         status = 404, snprintf(why, sizeof why, "no function named %s", fname);
     sl_buf args = {0};
-    if (!status && parse_args(req, &args, why, sizeof why))
-        status = 400;
+    int r = status ? 0 : parse_args(req, &args, why, sizeof why);
+    if (r)
+        status = r == -EMSGSIZE ? 413 : r == -ENOMEM ? 503 : 400;
     sl_stream *s = status ? NULL : spawn ? sl_stream_alloc(fn) : attach(fn, req);
     result *rec = s && spawn ? calloc(1, sizeof *rec) : NULL;
     if (s && spawn && !rec) {

@@ -362,3 +362,16 @@ for name in [b"hello%00", b"hello%00x", b"hello%00%00"]:
         check(statuses(r) == [404], "%s/%s: %r" % (path.decode(), name.decode(), r[-100:]))
 ' "function names with NUL"
 pass "a function name with a NUL byte (%00) is no function, not the name before the NUL"
+
+# ---- call API arguments within the body limit but past the frame bound as
+# msgpack (a JSON real takes 4 bytes as "1e1," and 9 as msgpack): the
+# client's error, a 413 with the reason, not a 500 (nor a 202 then a 500) ----
+probe '
+n = 17 * 1024 * 1024 // 9 + 1000
+body = b"[" + b",".join([b"1e1"] * n) + b"]"
+for path in (b"call", b"spawn"):
+    r = raw(b"POST /_sluice/%s/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % (path, len(body)) + body, timeout=60)
+    check(statuses(r) == [413] and b"msgpack" in r, "%s: %d KB of JSON reals: %r" % (path.decode(), len(body) // 1000, r[-200:]))
+alive("arguments too large as msgpack")
+' "arguments too large as msgpack"
+pass "call API arguments past the frame bound once encoded: 413 with the reason"
