@@ -27,6 +27,9 @@
  *   GET  /_sluice/result/<call_id>   202 {"status": "running"}, then
  *                                    200 {"return": ...} or 500 {"error": ...};
  *                                    kept RESULT_TTL seconds after the end
+ * A spawned call's id is its result's, from a counter of its own: the call
+ * ids the server logs recycle a slot's generation after 4,095 calls, far
+ * sooner than RESULT_TTL.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -198,7 +201,8 @@ int sl_api_error(sl_stream *s, const char *reason)
 
 typedef struct result {
     sl_list link;
-    uint32_t call_id;
+    uint32_t id;      /* the client's: unique among kept results */
+    uint32_t call_id; /* the running call's (recycled once it ends) */
     bool done, failed;
     char *value;      /* owned: the return value or the error */
     size_t len;
@@ -208,13 +212,27 @@ typedef struct result {
 
 static sl_list g_results = {&g_results, &g_results};
 static size_t g_nresults;
+static uint32_t g_last_result_id;
 
+/* The result a client asks for by its id. */
 static result *find_result(uint32_t id)
 {
     sl_list_each(it, &g_results)
     {
         result *r = sl_container_of(it, result, link);
-        if (r->call_id == id)
+        if (r->id == id)
+            return r;
+    }
+    return NULL;
+}
+
+/* The result of a running call: a finished one may have had its call id. */
+static result *find_running(uint32_t call_id)
+{
+    sl_list_each(it, &g_results)
+    {
+        result *r = sl_container_of(it, result, link);
+        if (!r->done && r->call_id == call_id)
             return r;
     }
     return NULL;
@@ -254,7 +272,7 @@ int sl_api_detached_frame(sl_stream *s, uint8_t type, uint8_t flags, const uint8
     default:
         return -EBADMSG;
     }
-    result *r = find_result(s->call_id);
+    result *r = find_running(s->call_id);
     bool failed = type == SL_FRAME_ERROR;
     if (r && (r->value = malloc(len + 1))) {
         memcpy(r->value, p, len);
@@ -356,11 +374,16 @@ int sl_api_call(h2o_req_t *req, h2o_iovec_t name, sl_stream *(*attach)(sl_functi
     fn->calls_started++;
     if (spawn) {
         s->detached = true;
+        /* 0 is no id; after 2^32 spawns one could still be kept (MAX_RESULTS
+         * and RESULT_TTL make that all but impossible): skip it */
+        do
+            rec->id = ++g_last_result_id;
+        while (rec->id == 0 || find_result(rec->id));
         rec->call_id = s->call_id;
         sl_list_push(&g_results, &rec->link);
         g_nresults++;
         char id[16];
-        snprintf(id, sizeof id, "%08x", s->call_id);
+        snprintf(id, sizeof id, "%08x", rec->id);
         send_json(req, 202, json_pack("{s:s}", "call_id", id));
     }
     sl_pool_submit(s);

@@ -375,3 +375,44 @@ for path in (b"call", b"spawn"):
 alive("arguments too large as msgpack")
 ' "arguments too large as msgpack"
 pass "call API arguments past the frame bound once encoded: 413 with the reason"
+
+# ---- a spawned call's id stays its own while its result is kept (10 min):
+# call ids recycle a slot's 12-bit generation after 4,095 calls, and a
+# new spawn that drew a kept result's id was answered with the old result
+# (and its own result record never ended) ----
+probe '
+sock = socket.create_connection(("127.0.0.1", PORT), timeout=30)
+def ask(req):
+    sock.sendall(req)
+    buf = b""
+    while True:
+        b = sock.recv(65536)
+        check(b, "the connection closed")
+        buf += b
+        head, sep, rest = buf.partition(b"\r\n\r\n")
+        m = re.search(rb"(?i)content-length: (\d+)", head)
+        if sep and m and len(rest) >= int(m.group(1)):
+            return int(head.split()[1]), rest[:int(m.group(1))]
+def spawn(fn):
+    st, body = ask(b"POST /_sluice/spawn/%s HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n[]" % fn)
+    check(st == 202, "spawn %s: %d %r" % (fn.decode(), st, body))
+    return json.loads(body)["call_id"]
+def result(i):
+    return ask(b"GET /_sluice/result/%s HTTP/1.1\r\nHost: x\r\n\r\n" % i.encode())
+first = spawn(b"fail_early")
+for _ in range(100):
+    if result(first)[0] != 202:
+        break
+    time.sleep(0.05)
+check(result(first)[0] == 500, "the first spawned call: %r" % (result(first),))
+for _ in range(4094):  # each takes the slot the last one freed, one generation on
+    ask(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+later = [spawn(b"lines") for _ in range(3)]
+check(first not in later, "a new spawned call got the id %s of a kept result" % first)
+st, body = result(first)
+check(st == 500 and b"bad input" in body, "the first result after 4,097 calls: %d %r" % (st, body))
+for i in later:
+    st, body = result(i)
+    check(st == 202, "a running spawned call: %d %r" % (st, body))
+' "spawned call ids"
+pass "a spawned call's id still gives its own result after 4,097 more calls; new spawns get new ids"
