@@ -104,7 +104,10 @@ static int append_str(sl_buf *out, const char *s)
     return sl_buf_append(out, s, strlen(s));
 }
 
-/* SSE: every line of the data its own data: line. */
+/* SSE: every line of the data its own data: line, the empty one after a
+ * final line break too (a client joins the lines with LFs, so "a\n" is
+ * "data: a" and "data: "). A line ends at LF, CR LF or CR, as a client
+ * reads it: SSE cannot carry a CR, which arrives as an LF. */
 static int append_sse(sl_buf *out, const char *event, const uint8_t *p, size_t len)
 {
     int r = event ? append_str(out, "event: ") : 0;
@@ -113,15 +116,17 @@ static int append_sse(sl_buf *out, const char *event, const uint8_t *p, size_t l
     if (!r && event)
         r = append_str(out, "\n");
     size_t i = 0;
-    do {
+    for (;;) {
         size_t j = i;
-        while (j < len && p[j] != '\n')
+        while (j < len && p[j] != '\n' && p[j] != '\r')
             j++;
         r = r ? r : append_str(out, "data: ");
         r = r ? r : sl_buf_append(out, p + i, j - i);
         r = r ? r : append_str(out, "\n");
-        i = j + 1;
-    } while (!r && i < len);
+        if (r || j == len)
+            break;
+        i = j + (p[j] == '\r' && j + 1 < len && p[j + 1] == '\n' ? 2 : 1);
+    }
     return r ? r : append_str(out, "\n");
 }
 

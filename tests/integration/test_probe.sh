@@ -56,6 +56,16 @@ def head_body(r):
     head, _, body = r.partition(b"\r\n\r\n")
     return head, body
 
+def dechunk(body):
+    out = b""
+    while body:
+        size, _, body = body.partition(b"\r\n")
+        n = int(size, 16)
+        if n == 0:
+            break
+        out, body = out + body[:n], body[n + 2:]
+    return out
+
 # HTTP/2 frames, with literal (unindexed, not Huffman-coded) header fields
 def frame(t, flags, sid, payload=b""):
     return struct.pack(">I", len(payload))[1:] + bytes([t, flags]) + struct.pack(">I", sid) + payload
@@ -416,3 +426,29 @@ for i in later:
     check(st == 202, "a running spawned call: %d %r" % (st, body))
 ' "spawned call ids"
 pass "a spawned call's id still gives its own result after 4,097 more calls; new spawns get new ids"
+
+# ---- call API over SSE: an event's data is the output, line breaks at its
+# end included (SSE has no CR in data: a CR or CR LF arrives as an LF) ----
+probe '
+def sse_events(text):
+    """The events of an SSE stream, as a browser reads them: (event, data)."""
+    events, name, data = [], None, None
+    for line in re.split(r"\r\n|\r|\n", text):
+        if line == "":
+            if data is not None:
+                events.append((name, "\n".join(data)))
+            name, data = None, None
+        elif line.startswith("data:"):
+            data = (data or []) + [line[5:][1:] if line[5:6] == " " else line[5:]]
+        elif line.startswith("event:"):
+            name = line[6:].strip()
+    return events
+r = raw(b"POST /_sluice/call/lines HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAccept: text/event-stream\r\nContent-Length: 2\r\n\r\n[]")
+h, body = head_body(r)
+check(statuses(r) == [200], "SSE call: %r" % r[:200])
+m = re.search(rb"(?i)content-length: (\d+)", h)
+text = body[:int(m.group(1))] if m else dechunk(body)
+want = [(None, "a\n\n"), (None, "\nb\nc\nd"), (None, "\n"), ("return", "done\n")]
+check(sse_events(text.decode()) == want, "SSE events %r, not %r" % (sse_events(text.decode()), want))
+' "SSE data"
+pass "call API over SSE: each event's data is its output, line breaks at the ends included"

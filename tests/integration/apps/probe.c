@@ -80,12 +80,13 @@ static int echo(sl_call *c)
 }
 SL_WEB_ENDPOINT(echo, .method = "POST");
 
-/* For the call API: an output that ends in newlines, then a 2 s wait. */
+/* For the call API: outputs and a return value with line breaks of every
+ * kind, at the ends too. */
 static int lines(sl_call *c)
 {
     sl_yieldf(c, "a\n\n");
-    if (sl_sleep(c, 2.0) < 0)
-        return 0;
+    sl_yieldf(c, "\nb\rc\r\nd");
+    sl_yieldf(c, "\n");
     return sl_returnf(c, "done\n");
 }
 SL_FUNCTION(lines);
