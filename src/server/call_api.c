@@ -351,8 +351,10 @@ int sl_api_call(h2o_req_t *req, h2o_iovec_t name, sl_stream *(*attach)(sl_functi
     bool whole = name.len < sizeof fname && !memchr(name.base, '\0', name.len);
     sl_function *fn = whole ? sl_pool_find(fname) : NULL;
     int status = 0;
-    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST")))
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
         status = 405, snprintf(why, sizeof why, "call a function with POST");
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("POST"));
+    }
     else if (!fn)
         status = 404, snprintf(why, sizeof why, "no function named %s", fname);
     sl_buf args = {0};

@@ -706,7 +706,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         add_header(req, "allow", fn->info.method);
         char body[200];
         snprintf(body, sizeof body, "%s takes %s requests\n", fn->info.name, fn->info.method);
-        return respond_plain(req, 405, body);
+        /* KEEP_HEADERS: without it h2o drops the Allow a 405 must have */
+        h2o_send_error_generic(req, 405, sl_reason_phrase(405), body, H2O_SEND_ERROR_KEEP_HEADERS);
+        return 0;
     }
     sl_stream *s = stream_new(fn, req);
     if (!s)

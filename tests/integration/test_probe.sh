@@ -452,3 +452,13 @@ want = [(None, "a\n\n"), (None, "\nb\nc\nd"), (None, "\n"), ("return", "done\n")
 check(sse_events(text.decode()) == want, "SSE events %r, not %r" % (sse_events(text.decode()), want))
 ' "SSE data"
 pass "call API over SSE: each event's data is its output, line breaks at the ends included"
+
+# ---- a 405 says what the resource allows (RFC 9110: it must) ----
+probe '
+for req, allow in [(b"POST /hello", b"GET"), (b"DELETE /hello", b"GET"), (b"GET /echo", b"POST"),
+                   (b"GET /_sluice/call/hello", b"POST"), (b"PUT /_sluice/spawn/hello", b"POST")]:
+    r = raw(req + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    h, _ = head_body(r)
+    check(statuses(r) == [405] and re.search(rb"(?mi)^allow: " + allow + rb"\r?$", h), "%s: %r" % (req.decode(), h))
+' "Allow"
+pass "a 405 names the method allowed in an Allow header"
