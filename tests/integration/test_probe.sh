@@ -5,7 +5,8 @@
 # /_sluice/health (under SAN=1, without a sanitizer report: see lib.sh).
 # No timing thresholds: each probe waits seconds for what takes milliseconds.
 source "$(dirname "$0")/lib.sh"
-start_server "$SRC/tests/integration/apps/probe.c" --cancel-grace 1
+# (a short write deadline for the HTTP/2 clients that stop reading, below)
+start_server "$SRC/tests/integration/apps/probe.c" --cancel-grace 1 --write-timeout 3
 
 # A raw-socket client for what curl will not send.
 cat >"$TMP/probe.py" <<'PYEOF'
@@ -462,3 +463,29 @@ for req, allow in [(b"POST /hello", b"GET"), (b"DELETE /hello", b"GET"), (b"GET 
     check(statuses(r) == [405] and re.search(rb"(?mi)^allow: " + allow + rb"\r?$", h), "%s: %r" % (req.decode(), h))
 ' "Allow"
 pass "a 405 names the method allowed in an Allow header"
+
+# ---- HTTP/2 clients that stop reading with 20 streams open: the write
+# deadline shuts each connection down under all its streams at once ----
+probe '
+import threading
+ES, EH = END_STREAM, END_HEADERS
+def client(k):
+    data = frame(4, 0, 0, b"\x00\x04\x00\x00\x10\x00")  # a 4 KiB window, never updated
+    paths = ["/big", "/events", "/hello", "/fail_late", "/any_events", "/_sluice/call/lines", "/_sluice/call/events"]
+    for i in range(20):
+        p, sid = paths[(i + k) % len(paths)], 2 * i + 1
+        if p.startswith("/_sluice"):
+            accept = ["text/event-stream", "application/x-ndjson", "application/json"][i % 3]
+            data += frame(1, EH, sid, h2_headers("POST", p, [("accept", accept)])) + frame(0, ES, sid, b"[]")
+        else:
+            data += frame(1, ES | EH, sid, h2_headers("GET", p))
+    h2(data, 5.0)
+threads = [threading.Thread(target=client, args=(k,)) for k in range(10)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+alive("HTTP/2 clients dropped for not reading")
+' "HTTP/2 slow readers"
+wait_for 30 "every dropped stream freed" open_streams
+pass "10 HTTP/2 clients that stop reading with 20 streams each: dropped at the write deadline, every stream freed"
