@@ -27,6 +27,9 @@
  *   GET  /_sluice/result/<call_id>   202 {"status": "running"}, then
  *                                    200 {"return": ...} or 500 {"error": ...};
  *                                    kept RESULT_TTL seconds after the end
+ * A spawned call's id is its result's, from a counter of its own: the call
+ * ids the server logs recycle a slot's generation after 4,095 calls, far
+ * sooner than RESULT_TTL.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -101,7 +104,10 @@ static int append_str(sl_buf *out, const char *s)
     return sl_buf_append(out, s, strlen(s));
 }
 
-/* SSE: every line of the data its own data: line. */
+/* SSE: every line of the data its own data: line, the empty one after a
+ * final line break too (a client joins the lines with LFs, so "a\n" is
+ * "data: a" and "data: "). A line ends at LF, CR LF or CR, as a client
+ * reads it: SSE cannot carry a CR, which arrives as an LF. */
 static int append_sse(sl_buf *out, const char *event, const uint8_t *p, size_t len)
 {
     int r = event ? append_str(out, "event: ") : 0;
@@ -110,15 +116,17 @@ static int append_sse(sl_buf *out, const char *event, const uint8_t *p, size_t l
     if (!r && event)
         r = append_str(out, "\n");
     size_t i = 0;
-    do {
+    for (;;) {
         size_t j = i;
-        while (j < len && p[j] != '\n')
+        while (j < len && p[j] != '\n' && p[j] != '\r')
             j++;
         r = r ? r : append_str(out, "data: ");
         r = r ? r : sl_buf_append(out, p + i, j - i);
         r = r ? r : append_str(out, "\n");
-        i = j + 1;
-    } while (!r && i < len);
+        if (r || j == len)
+            break;
+        i = j + (p[j] == '\r' && j + 1 < len && p[j + 1] == '\n' ? 2 : 1);
+    }
     return r ? r : append_str(out, "\n");
 }
 
@@ -200,13 +208,6 @@ int sl_api_error(sl_stream *s, const char *reason)
     return append_ndjson(&s->pending, "error", 0, (const uint8_t *)reason, strlen(reason));
 }
 
-char *sl_api_error_body(const char *reason)
-{
-    json_t *v = json_pack("{s:s}", "error", reason);
-    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
-    json_decref(v);
-    return text;
-}
 
 /* ---- spawned calls and their results ---- */
 
@@ -215,7 +216,8 @@ char *sl_api_error_body(const char *reason)
 
 typedef struct result {
     sl_list link;
-    uint32_t call_id;
+    uint32_t id;      /* the client's: unique among kept results */
+    uint32_t call_id; /* the running call's (recycled once it ends) */
     bool done, failed;
     char *value;      /* owned: the return value or the error */
     size_t len;
@@ -225,13 +227,27 @@ typedef struct result {
 
 static sl_list g_results = {&g_results, &g_results};
 static size_t g_nresults;
+static uint32_t g_last_result_id;
 
+/* The result a client asks for by its id. */
 static result *find_result(uint32_t id)
 {
     sl_list_each(it, &g_results)
     {
         result *r = sl_container_of(it, result, link);
-        if (r->call_id == id)
+        if (r->id == id)
+            return r;
+    }
+    return NULL;
+}
+
+/* The result of a running call: a finished one may have had its call id. */
+static result *find_running(uint32_t call_id)
+{
+    sl_list_each(it, &g_results)
+    {
+        result *r = sl_container_of(it, result, link);
+        if (!r->done && r->call_id == call_id)
             return r;
     }
     return NULL;
@@ -271,7 +287,7 @@ int sl_api_detached_frame(sl_stream *s, uint8_t type, uint8_t flags, const uint8
     default:
         return -EBADMSG;
     }
-    result *r = find_result(s->call_id);
+    result *r = find_running(s->call_id);
     bool failed = type == SL_FRAME_ERROR;
     if (r && (r->value = malloc(len + 1))) {
         memcpy(r->value, p, len);
@@ -297,6 +313,7 @@ int sl_api_detached_frame(sl_stream *s, uint8_t type, uint8_t flags, const uint8
 
 static void send_json(h2o_req_t *req, int status, json_t *doc)
 {
+    /* not h2o_send_error_generic: it adds a text/plain content type of its own */
     static h2o_generator_t gen = {NULL, NULL};
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
@@ -308,7 +325,13 @@ static void send_json(h2o_req_t *req, int status, json_t *doc)
     req->res.content_length = body.len + 1;
     h2o_iovec_t bufs[2] = {body, h2o_iovec_init(H2O_STRLIT("\n"))};
     h2o_start_response(req, &gen);
-    h2o_send(req, bufs, 2, H2O_SEND_STATE_FINAL);
+    h2o_send(req, bufs, sl_is_head(req) ? 0 : 2, H2O_SEND_STATE_FINAL);
+}
+
+void sl_api_send_error(h2o_req_t *req, int status, const char *reason)
+{
+    /* the reason may be any bytes (a function's, or a name from the path) */
+    send_json(req, status, json_pack("{s:o}", "error", sl_json_bytes(reason, strlen(reason))));
 }
 
 int sl_api_result(h2o_req_t *req, h2o_iovec_t id_text)
@@ -333,15 +356,21 @@ int sl_api_call(h2o_req_t *req, h2o_iovec_t name, sl_stream *(*attach)(sl_functi
 {
     char fname[256], why[320];
     snprintf(fname, sizeof fname, "%.*s", (int)(name.len < 255 ? name.len : 255), name.base);
-    sl_function *fn = sl_pool_find(fname);
+    /* fname stops at a NUL (a %00 in the path) or is cut: then it names
+     * another function than the one asked for */
+    bool whole = name.len < sizeof fname && !memchr(name.base, '\0', name.len);
+    sl_function *fn = whole ? sl_pool_find(fname) : NULL;
     int status = 0;
-    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST")))
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
         status = 405, snprintf(why, sizeof why, "call a function with POST");
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("POST"));
+    }
     else if (!fn)
         status = 404, snprintf(why, sizeof why, "no function named %s", fname);
     sl_buf args = {0};
-    if (!status && parse_args(req, &args, why, sizeof why))
-        status = 400;
+    int r = status ? 0 : parse_args(req, &args, why, sizeof why);
+    if (r)
+        status = r == -EMSGSIZE ? 413 : r == -ENOMEM ? 503 : 400;
     sl_stream *s = status ? NULL : spawn ? sl_stream_alloc(fn) : attach(fn, req);
     result *rec = s && spawn ? calloc(1, sizeof *rec) : NULL;
     if (s && spawn && !rec) {
@@ -353,10 +382,7 @@ int sl_api_call(h2o_req_t *req, h2o_iovec_t name, sl_stream *(*attach)(sl_functi
         status = 503, snprintf(why, sizeof why, "server out of memory");
     if (status) {
         sl_buf_free(&args);
-        char *body = sl_api_error_body(why);
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
-        h2o_send_error_generic(req, status, sl_reason_phrase(status), body ? body : why, H2O_SEND_ERROR_KEEP_HEADERS);
-        free(body);
+        sl_api_send_error(req, status, why);
         return 0;
     }
     s->arg = args;
@@ -365,11 +391,16 @@ int sl_api_call(h2o_req_t *req, h2o_iovec_t name, sl_stream *(*attach)(sl_functi
     fn->calls_started++;
     if (spawn) {
         s->detached = true;
+        /* 0 is no id; after 2^32 spawns one could still be kept (MAX_RESULTS
+         * and RESULT_TTL make that all but impossible): skip it */
+        do
+            rec->id = ++g_last_result_id;
+        while (rec->id == 0 || find_result(rec->id));
         rec->call_id = s->call_id;
         sl_list_push(&g_results, &rec->link);
         g_nresults++;
         char id[16];
-        snprintf(id, sizeof id, "%08x", s->call_id);
+        snprintf(id, sizeof id, "%08x", rec->id);
         send_json(req, 202, json_pack("{s:s}", "call_id", id));
     }
     sl_pool_submit(s);

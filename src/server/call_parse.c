@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "server/typed_json.h"
-#include "sluice.h" /* SL_VALUE_MAX_DEPTH */
+#include "sluice.h" /* SL_VALUE_MAX_DEPTH, SL_MAX_MESSAGE */
 
 int sl_api_parse_args(const char *body, size_t len, sl_buf *out, char *why, size_t n)
 {
@@ -26,7 +26,12 @@ int sl_api_parse_args(const char *body, size_t len, sl_buf *out, char *why, size
         return -EINVAL;
     }
     int r = json_is_array(args) ? sl_json_to_msgpack(args, out) : -EINVAL;
-    if (r == -ENOMEM)
+    /* msgpack can be larger than its JSON (a real: "1e1," is 9 bytes), so a
+     * body within its bound may not fit in the call's frame */
+    if (!r && out->len > SL_MAX_MESSAGE) {
+        snprintf(why, n, "the arguments take %zu bytes as msgpack; the limit is %u", out->len, SL_MAX_MESSAGE);
+        r = -EMSGSIZE;
+    } else if (r == -ENOMEM)
         snprintf(why, n, "server out of memory");
     else if (r && json_is_array(args))
         snprintf(why, n, "the arguments nest deeper than %d arrays and objects (the argument array is one)",

@@ -18,8 +18,9 @@
 typedef enum sl_api_format { SL_API_RAW = 0, SL_API_JSON, SL_API_SSE, SL_API_NDJSON } sl_api_format;
 
 /* A POST body (a JSON array of arguments; empty means none) as msgpack
- * arguments appended to `out`. 0, or -EINVAL / -ENOMEM with a reason for
- * the client in why[0..n); `out` then holds a partial value: drop it. */
+ * arguments appended to `out`. 0, or -EINVAL / -ENOMEM / -EMSGSIZE (past
+ * SL_MAX_MESSAGE as msgpack) with a reason for the client in why[0..n);
+ * `out` then holds a partial value: drop it. */
 int sl_api_parse_args(const char *body, size_t len, sl_buf *out, char *why, size_t n);
 
 /* The response format an Accept header value asks for (NULL: no header). */

@@ -258,17 +258,14 @@ static void start_response(sl_stream *s)
 /* A failure before the first byte: a plain error response. */
 static void respond_error(sl_stream *s, int status, const char *reason)
 {
-    char body[1024];
-    char *json = s->format ? sl_api_error_body(reason) : NULL;
-    snprintf(body, sizeof body, "%s\n", json ? json : reason);
-    free(json);
     h2o_req_t *req = detach(s);
-    int flags = 0;
     if (s->format) {
-        add_header(req, "content-type", "application/json");
-        flags = H2O_SEND_ERROR_KEEP_HEADERS;
+        sl_api_send_error(req, status, reason);
+        return;
     }
-    h2o_send_error_generic(req, status, sl_reason_phrase(status), body, flags);
+    char body[1024];
+    snprintf(body, sizeof body, "%s\n", reason);
+    h2o_send_error_generic(req, status, sl_reason_phrase(status), body, 0);
 }
 
 /* Appends an SSE error event; every line of the reason is a data line. */
@@ -302,7 +299,9 @@ static void send_pending(sl_stream *s)
     s->send_started = sl_now();
     h2o_iovec_t buf = {(char *)s->inflight.data, s->inflight.len};
     s->in_send = true;
-    h2o_send(s->req, &buf, 1, H2O_SEND_STATE_IN_PROGRESS);
+    /* a HEAD gets the headers only; h2o then ends the response and lets the
+     * request go, which cancels the call as for a client that left */
+    h2o_send(s->req, &buf, sl_is_head(s->req) ? 0 : 1, H2O_SEND_STATE_IN_PROGRESS);
     s->in_send = false;
 }
 
@@ -335,7 +334,7 @@ static void send_final(sl_stream *s)
      * event stream ends after its error event, which is its failure signal. */
     bool cut = s->failed && !(s->is_sse && req->version >= 0x200);
     detach(s);
-    h2o_send(req, &buf, buf.len ? 1 : 0, cut ? H2O_SEND_STATE_ERROR : H2O_SEND_STATE_FINAL);
+    h2o_send(req, &buf, buf.len && !sl_is_head(req) ? 1 : 0, cut ? H2O_SEND_STATE_ERROR : H2O_SEND_STATE_FINAL);
 }
 
 static void stream_flush(sl_stream *s)
@@ -711,7 +710,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         add_header(req, "allow", fn->info.method);
         char body[200];
         snprintf(body, sizeof body, "%s takes %s requests\n", fn->info.name, fn->info.method);
-        return respond_plain(req, 405, body);
+        /* KEEP_HEADERS: without it h2o drops the Allow a 405 must have */
+        h2o_send_error_generic(req, 405, sl_reason_phrase(405), body, H2O_SEND_ERROR_KEEP_HEADERS);
+        return 0;
     }
     sl_stream *s = stream_new(fn, req);
     if (!s)

@@ -222,6 +222,13 @@ struct sl_stream {
 int sl_gateway_init(h2o_globalconf_t *conf);
 /* The HTTP reason phrase for a status ("Not Found"). */
 const char *sl_reason_phrase(int status);
+/* Whether a response must have no body: h2o 2.2 writes the bytes it is given
+ * even for a HEAD (only h2o_send_inline leaves them out), and an HTTP/1.1
+ * client then reads them as the next response. */
+static inline bool sl_is_head(const h2o_req_t *req)
+{
+    return h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+}
 /* A new stream for a call to `fn`, with a call id; NULL when out of memory. */
 sl_stream *sl_stream_alloc(sl_function *fn);
 /* Frees the stream if nothing refers to it any more. */
@@ -290,8 +297,9 @@ int sl_api_error(sl_stream *s, const char *reason);
  * bytes as they are; a typed value as its JSON text and a newline, or on
  * an event stream as one `data:` event. 0 or -ENOMEM. */
 int sl_api_web_value(sl_stream *s, uint8_t flags, const uint8_t *p, size_t len);
-/* {"error": reason} (caller frees), or NULL. */
-char *sl_api_error_body(const char *reason);
+/* Answers {"error": reason} as application/json (reason as a JSON string, or
+ * {"hex": ...} when it is not UTF-8). */
+void sl_api_send_error(h2o_req_t *req, int status, const char *reason);
 
 /* ---- the zygote (zygote_link.c) ---- */
 

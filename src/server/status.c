@@ -72,5 +72,5 @@ void sl_status_respond(h2o_req_t *req)
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
     req->res.content_length = body.len;
     h2o_start_response(req, &gen);
-    h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
+    h2o_send(req, &body, sl_is_head(req) ? 0 : 1, H2O_SEND_STATE_FINAL);
 }
