@@ -334,13 +334,32 @@ void sl_api_send_error(h2o_req_t *req, int status, const char *reason)
     send_json(req, status, json_pack("{s:o}", "error", sl_json_bytes(reason, strlen(reason))));
 }
 
+/* DELETE /_sluice/result/<id>: the spawner no longer wants the call. A
+ * running one is cancelled as a client that left would be; either way its
+ * result is forgotten (the call's later frames find no record). */
+static void delete_result(h2o_req_t *req, result *r)
+{
+    bool running = !r->done;
+    sl_stream *s = running ? sl_stream_find(r->call_id) : NULL;
+    drop_result(r);
+    if (s)
+        sl_stream_cancel(s, "its result was deleted (DELETE /_sluice/result)");
+    send_json(req, 200, json_pack("{s:s}", "status", running ? "cancelled" : "deleted"));
+}
+
 int sl_api_result(h2o_req_t *req, h2o_iovec_t id_text)
 {
     uint32_t id;
     result *r = sl_api_parse_call_id(id_text.base, id_text.len, &id) ? find_result(id) : NULL;
     bool typed;
-    if (!r)
+    bool del = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("DELETE"));
+    if (!del && !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) && !sl_is_head(req)) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, H2O_STRLIT("GET, HEAD, DELETE"));
+        sl_api_send_error(req, 405, "a result takes GET (to read it) or DELETE (to cancel the call and forget it)");
+    } else if (!r)
         send_json(req, 404, json_pack("{s:s}", "error", "no such call (or its result expired)"));
+    else if (del)
+        delete_result(req, r);
     else if (!r->done)
         send_json(req, 202, json_pack("{s:s}", "status", "running"));
     else if (r->failed)

@@ -606,6 +606,8 @@ static bool method_allowed(const sl_function *fn, h2o_req_t *req)
     const char *m = fn->info.method;
     if (strcmp(m, "*") == 0)
         return true;
+    if (strcmp(m, "GET") == 0 && sl_is_head(req))
+        return true; /* HTTP: HEAD goes wherever GET does (headers only) */
     return strlen(m) == req->method.len && memcmp(m, req->method.base, req->method.len) == 0;
 }
 

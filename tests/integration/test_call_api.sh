@@ -46,11 +46,18 @@ id=$(curl -sS -X POST -d '[3, 4]' "$BASE/_sluice/spawn/add" | $PY -c 'import jso
 result_ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/_sluice/result/$id")" = 200 ]; }
 wait_for 10 "the spawned call's result" result_ready
 [ "$(curl -sS "$BASE/_sluice/result/$id")" = '{"return":"7"}' ] || fail "result: $(curl -sS "$BASE/_sluice/result/$id")"
+[ "$(curl -sS -X DELETE "$BASE/_sluice/result/$id")" = '{"status":"deleted"}' ] || fail "DELETE of a finished result"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/_sluice/result/$id")" = 404 ] || fail "a deleted result is still there"
+before=$(status slow_gen 'f["calls"]["cancelled"]')
 id=$(curl -sS -X POST -d '[]' "$BASE/_sluice/spawn/slow_gen" | $PY -c 'import json,sys; print(json.load(sys.stdin)["call_id"])')
 [ "$(curl -s -o "$TMP/b" -w '%{http_code}' "$BASE/_sluice/result/$id")" = 202 ] && grep -q running "$TMP/b" || fail "running: $(cat "$TMP/b")"
+[ "$(curl -sS -X DELETE "$BASE/_sluice/result/$id")" = '{"status":"cancelled"}' ] || fail "DELETE of a running call"
+wait_for 10 "the deleted spawn cancelled" holds slow_gen "f['calls']['cancelled'] == $before + 1"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/_sluice/result/$id")" = 404 ] || fail "a deleted call's result is still there"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/_sluice/result/$id")" = 405 ] || fail "POST to a result"
 id=$(curl -sS -X POST -d '[]' "$BASE/_sluice/spawn/crashing" | $PY -c 'import json,sys; print(json.load(sys.stdin)["call_id"])')
 failed_ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/_sluice/result/$id")" = 500 ]; }
 wait_for 10 "the spawned crash's error" failed_ready
 curl -sS "$BASE/_sluice/result/$id" | grep -q '"error":"container .* signal 11' || fail "spawned crash: $(curl -sS "$BASE/_sluice/result/$id")"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/_sluice/result/ffffffff")" = 404 ] || fail "unknown call id"
-pass "spawn returns a call id; its result (running, return, error) is fetched later"
+pass "spawn returns a call id; its result (running, return, error) is fetched later; DELETE cancels it or forgets it"
