@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "server/typed_json.h"
 #include "sluice.h" /* SL_VALUE_MAX_DEPTH, SL_MAX_MESSAGE */
@@ -42,21 +43,82 @@ int sl_api_parse_args(const char *body, size_t len, sl_buf *out, char *why, size
     return r;
 }
 
-/* Whether `needle` occurs in p[0..len) (case-sensitive, as h2o_strstr). */
-static bool contains(const char *p, size_t len, const char *needle)
+/* p[0..len) without its leading and trailing spaces and tabs. */
+static void trim(const char **p, size_t *len)
 {
-    return memmem(p, len, needle, strlen(needle)) != NULL;
+    while (*len && (**p == ' ' || **p == '\t'))
+        (*p)++, (*len)--;
+    while (*len && ((*p)[*len - 1] == ' ' || (*p)[*len - 1] == '\t'))
+        (*len)--;
+}
+
+static bool equals_nocase(const char *p, size_t len, const char *word)
+{
+    return strlen(word) == len && strncasecmp(p, word, len) == 0;
+}
+
+/* The q of a media range's parameters (";q=0.5;..."): 1 when it has none
+ * or one that does not parse, as a client that sent it meant no refusal. */
+static double media_q(const char *p, size_t len)
+{
+    while (len) {
+        const char *semi = memchr(p, ';', len);
+        size_t n = semi ? (size_t)(semi - p) : len;
+        const char *param = p;
+        size_t plen = n;
+        trim(&param, &plen);
+        if (plen > 2 && plen < 10 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
+            char text[10], *end;
+            memcpy(text, param + 2, plen - 2);
+            text[plen - 2] = '\0';
+            double q = strtod(text, &end);
+            return *end == '\0' && q >= 0 && q <= 1 ? q : 1;
+        }
+        p += semi ? n + 1 : n;
+        len -= semi ? n + 1 : n;
+    }
+    return 1;
+}
+
+/* The format a media range names, or -1 for one we do not serve. */
+static int media_format(const char *p, size_t len)
+{
+    trim(&p, &len);
+    if (equals_nocase(p, len, "text/event-stream"))
+        return SL_API_SSE;
+    if (equals_nocase(p, len, "application/x-ndjson"))
+        return SL_API_NDJSON;
+    if (equals_nocase(p, len, "application/json") || equals_nocase(p, len, "application/*") ||
+        equals_nocase(p, len, "*/*"))
+        return SL_API_JSON;
+    return -1;
+}
+
+/* How much we prefer a format when a client rates several the same. */
+static int preference(int format)
+{
+    return format == SL_API_SSE ? 3 : format == SL_API_NDJSON ? 2 : 1;
 }
 
 sl_api_format sl_api_format_of(const char *accept, size_t len)
 {
-    if (!accept)
-        return SL_API_JSON;
-    if (contains(accept, len, "text/event-stream"))
-        return SL_API_SSE;
-    if (contains(accept, len, "application/x-ndjson"))
-        return SL_API_NDJSON;
-    return SL_API_JSON;
+    int best = SL_API_JSON;
+    double best_q = 0;
+    while (accept && len) {
+        const char *comma = memchr(accept, ',', len);
+        size_t n = comma ? (size_t)(comma - accept) : len;
+        const char *semi = memchr(accept, ';', n);
+        size_t type_len = semi ? (size_t)(semi - accept) : n;
+        int f = media_format(accept, type_len);
+        double q = semi ? media_q(semi + 1, n - type_len - 1) : 1;
+        if (f >= 0 && q > 0 && (q > best_q || (q == best_q && preference(f) > preference(best)))) {
+            best = f;
+            best_q = q;
+        }
+        accept += comma ? n + 1 : n;
+        len -= comma ? n + 1 : n;
+    }
+    return (sl_api_format)best;
 }
 
 bool sl_api_parse_call_id(const char *text, size_t len, uint32_t *id)

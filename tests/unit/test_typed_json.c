@@ -188,6 +188,21 @@ static void test_call_request_parsing(void **state)
     assert_int_equal(sl_api_format_of("text/event-stream", 17), SL_API_SSE);
     assert_int_equal(sl_api_format_of("a, application/x-ndjson", 23), SL_API_NDJSON);
     assert_int_equal(sl_api_format_of("text/event-stream", 16), SL_API_JSON); /* cut short */
+    /* q-values and case: the highest q wins, q=0 refuses; ties go SSE, NDJSON, JSON */
+    const char *a = "application/x-ndjson;q=0, application/json";
+    assert_int_equal(sl_api_format_of(a, strlen(a)), SL_API_JSON);
+    a = "text/event-stream; q=0.2, application/x-ndjson;q=0.9";
+    assert_int_equal(sl_api_format_of(a, strlen(a)), SL_API_NDJSON);
+    a = "application/json, text/event-stream";
+    assert_int_equal(sl_api_format_of(a, strlen(a)), SL_API_SSE);
+    a = "TEXT/Event-Stream";
+    assert_int_equal(sl_api_format_of(a, strlen(a)), SL_API_SSE);
+    a = "text/event-streams, */*;q=0.1";
+    assert_int_equal(sl_api_format_of(a, strlen(a)), SL_API_JSON);
+    a = "text/event-stream;q=junk";
+    assert_int_equal(sl_api_format_of(a, strlen(a)), SL_API_SSE);
+    a = ";;,,, ;q=";
+    assert_int_equal(sl_api_format_of(a, strlen(a)), SL_API_JSON);
 
     uint32_t id = 0;
     assert_true(sl_api_parse_call_id("0000002a", 8, &id));
