@@ -108,7 +108,7 @@ static int append_str(sl_buf *out, const char *s)
  * final line break too (a client joins the lines with LFs, so "a\n" is
  * "data: a" and "data: "). A line ends at LF, CR LF or CR, as a client
  * reads it: SSE cannot carry a CR, which arrives as an LF. */
-static int append_sse(sl_buf *out, const char *event, const uint8_t *p, size_t len)
+int sl_sse_append(sl_buf *out, const char *event, const uint8_t *p, size_t len)
 {
     int r = event ? append_str(out, "event: ") : 0;
     if (!r && event)
@@ -138,7 +138,7 @@ static int append_sse_value(sl_buf *out, const char *event, uint8_t flags, const
     json_decref(v);
     if (v && !text)
         return -ENOMEM;
-    int r = text ? append_sse(out, event, (const uint8_t *)text, strlen(text)) : append_sse(out, event, p, len);
+    int r = text ? sl_sse_append(out, event, (const uint8_t *)text, strlen(text)) : sl_sse_append(out, event, p, len);
     free(text);
     return r;
 }

@@ -271,22 +271,8 @@ static void respond_error(sl_stream *s, int status, const char *reason)
 /* Appends an SSE error event; every line of the reason is a data line. */
 static void append_sse_error(sl_stream *s)
 {
-    sl_buf *b = &s->pending;
     const char *r = s->error ? s->error : "the call failed";
-    int e = sl_buf_append(b, "event: error\n", 13);
-    while (!e) {
-        size_t n = strcspn(r, "\r\n");
-        e = sl_buf_append(b, "data: ", 6);
-        if (!e)
-            e = sl_buf_append(b, r, n);
-        if (!e)
-            e = sl_buf_append(b, "\n", 1);
-        if (!r[n])
-            break;
-        r += n + 1;
-    }
-    if (!e)
-        sl_buf_append(b, "\n", 1);
+    (void)sl_sse_append(&s->pending, "error", (const uint8_t *)r, strlen(r));
     /* on ENOMEM the stream is still cut (ERROR state): never a clean end */
 }
 

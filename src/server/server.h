@@ -297,6 +297,9 @@ int sl_api_error(sl_stream *s, const char *reason);
  * bytes as they are; a typed value as its JSON text and a newline, or on
  * an event stream as one `data:` event. 0 or -ENOMEM. */
 int sl_api_web_value(sl_stream *s, uint8_t flags, const uint8_t *p, size_t len);
+/* Appends one SSE event (`event: <event>` when event is not NULL) whose
+ * data is p[0..len), each of its lines a data: line. 0 or -ENOMEM. */
+int sl_sse_append(sl_buf *out, const char *event, const uint8_t *p, size_t len);
 /* Answers {"error": reason} as application/json (reason as a JSON string, or
  * {"hex": ...} when it is not UTF-8). */
 void sl_api_send_error(h2o_req_t *req, int status, const char *reason);
