@@ -29,7 +29,8 @@ for proto in --http1.1 --http2-prior-knowledge; do
     rc=0; curl -sS --no-buffer $proto "$BASE/fail_late" >"$TMP/sse" 2>/dev/null || rc=$?
     grep -q '^data: two' "$TMP/sse" || fail "$proto: events before the failure lost"
     grep -q '^event: error' "$TMP/sse" || fail "$proto: no event: error: $(cat "$TMP/sse")"
-    grep -q '^data: lost the GPU' "$TMP/sse" && grep -q '^data: halfway' "$TMP/sse" || fail "$proto: reason missing"
+    grep -q '^data: lost the GPU$' "$TMP/sse" && grep -q '^data: halfway$' "$TMP/sse" || fail "$proto: reason missing"
+    ! grep -qx 'data: ' "$TMP/sse" || fail "$proto: the reason's CR LF made two line breaks: $(cat "$TMP/sse")"
     # over HTTP/2 the stream ends after its error event (a reset would make
     # the client drop the event); over HTTP/1.1 it is also cut
     [ "$rc" != 0 ] || [ "$proto" = --http2-prior-knowledge ] || fail "$proto: failed event stream ended cleanly"

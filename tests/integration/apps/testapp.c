@@ -48,7 +48,7 @@ static int fail_late(sl_call *c)
     sl_yieldf(c, "data: one\n\n");
     sl_yieldf(c, "data: two\n\n");
     sl_sleep(c, 0.2);
-    return sl_fail(c, "lost the GPU\nhalfway");
+    return sl_fail(c, "lost the GPU\r\nhalfway"); /* CR LF: one line break */
 }
 SL_WEB_ENDPOINT(fail_late, .content_type = "text/event-stream");
 
