@@ -48,6 +48,10 @@ wait_for 10 "the spawned call's result" result_ready
 [ "$(curl -sS "$BASE/_sluice/result/$id")" = '{"return":"7"}' ] || fail "result: $(curl -sS "$BASE/_sluice/result/$id")"
 [ "$(curl -sS -X DELETE "$BASE/_sluice/result/$id")" = '{"status":"deleted"}' ] || fail "DELETE of a finished result"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/_sluice/result/$id")" = 404 ] || fail "a deleted result is still there"
+# the streamed slow_gen above is cancelled once the server sees its client
+# gone (up to a second later): count from when every earlier call has ended
+all_ended() { holds slow_gen "f['calls']['started'] == f['calls']['succeeded'] + f['calls']['failed'] + f['calls']['cancelled']"; }
+wait_for 10 "the earlier slow_gen calls ended" all_ended
 before=$(status slow_gen 'f["calls"]["cancelled"]')
 id=$(curl -sS -X POST -d '[]' "$BASE/_sluice/spawn/slow_gen" | $PY -c 'import json,sys; print(json.load(sys.stdin)["call_id"])')
 [ "$(curl -s -o "$TMP/b" -w '%{http_code}' "$BASE/_sluice/result/$id")" = 202 ] && grep -q running "$TMP/b" || fail "running: $(cat "$TMP/b")"
