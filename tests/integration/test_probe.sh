@@ -422,9 +422,9 @@ later = [spawn(b"lines") for _ in range(3)]
 check(first not in later, "a new spawned call got the id %s of a kept result" % first)
 st, body = result(first)
 check(st == 500 and b"bad input" in body, "the first result after 4,097 calls: %d %r" % (st, body))
-for i in later:
+for i in later:  # its own call: still running, or its own result (lines is quick)
     st, body = result(i)
-    check(st == 202, "a running spawned call: %d %r" % (st, body))
+    check(st == 202 or (st == 200 and b"done" in body), "a new spawned call: %d %r" % (st, body))
 ' "spawned call ids"
 pass "a spawned call's id still gives its own result after 4,097 more calls; new spawns get new ids"
 
