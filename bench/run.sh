@@ -7,7 +7,8 @@
 #             connecting at once, one GET each (quick: 1,000)
 #   stream    the seed's example, /stream_me (10 events 0.5 s apart), with
 #             1, 1,000 and 10,000 concurrent clients (quick: 1, 100):
-#             completions, lateness p50/p99, server RSS
+#             completions, lateness p50/p99, server RSS; at 1,000 and
+#             10,000 a second, warm burst on the same server (not quick)
 #   h2        HTTP/2 (h2c, prior knowledge) under h2load: hello, firehose,
 #             stream_me multiplexed; uvicorn has no HTTP/2
 #   map       100,000 inputs mapped and streamed to curl
@@ -44,10 +45,10 @@ done
 want() { [[ ,$ONLY, == *,$1,* ]]; }
 
 if (( QUICK )); then
-  FIRE_N=100000; WRK_D=3; BURST_C=1000; CLIENTS="1 100"; SYNC_MAX_S=10; STREAM_TIMEOUT=30; RAMP_CLIENTS=; RAMP_S=1
+  FIRE_N=100000; WRK_D=3; BURST_C=1000; CLIENTS="1 100"; SYNC_MAX_S=10; STREAM_TIMEOUT=30; RAMP_CLIENTS=; RAMP_S=1; WARM_BURST=0
   H2_STREAMS="10x10"; MAP_N=100000; MAP_BIG=200000; MAP_REPS=1; COLD_N=20; WARM_N=1000
 else
-  FIRE_N=1000000; WRK_D=10; BURST_C=10000; CLIENTS="1 1000 10000"; SYNC_MAX_S=200; STREAM_TIMEOUT=150; RAMP_CLIENTS=10000; RAMP_S=1
+  FIRE_N=1000000; WRK_D=10; BURST_C=10000; CLIENTS="1 1000 10000"; SYNC_MAX_S=200; STREAM_TIMEOUT=150; RAMP_CLIENTS=10000; RAMP_S=1; WARM_BURST=1
   H2_STREAMS="10x100 100x100"; MAP_N=100000; MAP_BIG=1000000; MAP_REPS=3; COLD_N=39; WARM_N=5000
 fi
 WRK_ARGS="-t2 -c64 -d${WRK_D}s"
@@ -342,7 +343,7 @@ wl_stream_c() {  # wl_stream_c C
     stream_one "stream-sluice-c$c" "$SL_PORT" /stream_me "$SL_PID" "$c" "$STREAM_TIMEOUT"
     s=("$ST_OK" "$ST_P50" "$ST_P99" "$ST_RSS (server process $ST_SRV)" "$ST_PSS" "$ST_REF")
     S_OK[$c]=$ST_OK S_P50[$c]=$ST_P50 S_P99[$c]=$ST_P99
-    if (( c > 1 )); then  # a second burst: the containers are up and their threads made
+    if (( WARM_BURST && c > 1 )); then  # a second burst: the containers are up and their threads made
       stream_one "stream-sluice-warm-c$c" "$SL_PORT" /stream_me "$SL_PID" "$c" "$STREAM_TIMEOUT"
       sw=("$ST_OK" "$ST_P50" "$ST_P99" "$ST_RSS (server process $ST_SRV)" "$ST_PSS" "$ST_REF")
     fi
@@ -352,7 +353,7 @@ wl_stream_c() {  # wl_stream_c C
   if start_peer "stream-async-$c"; then
     stream_one "stream-peer-async-c$c" "$PEER_PORT" /stream_me_async "$PEER_PID" "$c" "$STREAM_TIMEOUT"
     pa=("$ST_OK" "$ST_P50" "$ST_P99" "$ST_RSS" "$ST_PSS" "$ST_REF")
-    if (( c > 1 )); then
+    if (( WARM_BURST && c > 1 )); then
       stream_one "stream-peer-async-warm-c$c" "$PEER_PORT" /stream_me_async "$PEER_PID" "$c" "$STREAM_TIMEOUT"
       paw=("$ST_OK" "$ST_P50" "$ST_P99" "$ST_RSS" "$ST_PSS" "$ST_REF")
     fi
@@ -377,7 +378,7 @@ wl_stream_c() {  # wl_stream_c C
   fi
   stream_rows "$c" "peer: seed's sync generator" "${s[@]}" "${ps[@]}"
   stream_rows "$c" "peer: async generator" "${s[@]}" "${pa[@]}"
-  (( c > 1 )) && stream_rows "$c" "second burst on the same server (containers warm), peer: async generator (its second burst too)" "${sw[@]}" "${paw[@]}"
+  (( WARM_BURST && c > 1 )) && stream_rows "$c" "second burst on the same server (containers warm), peer: async generator (its second burst too)" "${sw[@]}" "${paw[@]}"
   return 0
 }
 wl_stream() { local c; for c in $CLIENTS; do wl_stream_c "$c"; done; wl_stream_ramped; }
