@@ -82,5 +82,10 @@ wait_for() {
     fail "timed out after ${secs}s waiting for: $what"
 }
 
+# under_asan: whether the sluice under test is a sanitizer build. (Not
+# `ldd | grep -q`: grep leaving early can kill ldd with SIGPIPE, and with
+# pipefail that reads as "no".)
+under_asan() { case "$(ldd "$SLUICE")" in *libasan*) return 0 ;; *) return 1 ;; esac; }
+
 # rss_kb PID: resident memory of a process.
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }

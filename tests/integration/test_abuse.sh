@@ -93,7 +93,7 @@ print(got)
 for s in socks: s.close()
 PYEOF
 SLOW=$!
-ASAN=0; ! ldd "$SLUICE" | grep -q libasan || ASAN=1
+ASAN=0; ! under_asan || ASAN=1
 wait_for 30 "1,000 slow readers connected" test -e "$TMP/connected"
 # the windows are full once the server stops growing: under 4 MB in each of
 # two seconds in a row (a busy machine fills them later, not differently)

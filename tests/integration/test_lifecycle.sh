@@ -40,7 +40,7 @@ pass "after its retries the input fails with the crash's reason"
 
 # Under ASan (make test SAN=1) the sanitizer's own mappings exceed any small
 # RLIMIT_DATA, so the limit is checked in the plain build only.
-if ldd "$SLUICE" | grep -q libasan; then
+if under_asan; then
     echo "note: memory limit not checked in a sanitizer build"
     exit 0
 fi

@@ -89,7 +89,7 @@ pass "a pipeline whose source fails fails too, with the source's reason (HTTP $c
 # Flat memory: a 500,000-input map raises no process's peak RSS by more than
 # a few MB over a 50,000-input one (inputs and results are never all held).
 # Not under ASan, whose quarantine holds freed memory by design.
-if ! ldd "$SLUICE" | grep -q libasan; then
+if ! under_asan; then
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
     start_server "$SRC/examples/map.c"
     peaks() { # server, then each container, peak RSS in kB
