@@ -47,10 +47,38 @@ typedef struct sl_container {
     int nqueued;
     pthread_cond_t work_cv;
     int nworkers, idle_workers;
+    int quick_streak;          /* inputs in a row that ran under INLINE_RUN_NS */
+    bool sentinel_started;
     bool shutting_down;
 } sl_container;
 
 static sl_container g_ct;
+
+/* Who reads the server's socket. One thread at a time is the reader. While
+ * the function is quick, the reader runs queued inputs itself instead of
+ * waking a worker for each (a wake-up, an interrupt to another CPU in a VM,
+ * was most of a quick call's cost in the container). A blocking input must
+ * not stop the reading of cancels and credits, so then a sentinel thread
+ * takes the reading over: at once when the input blocks in sluice's own
+ * waits (sl_sleep, sl_next, a full window), else after TAKEOVER_NS. The
+ * reader and the sentinel swap roles: the old reader becomes the sentinel
+ * once its input returns. See docs/architecture.md. */
+static struct {
+    pthread_mutex_t read_mu;          /* held while reading: `in`, the input batch */
+    sl_buf in;
+    /* generation << 1, | 1 while the reader runs inputs; a takeover makes
+     * it the next generation (only the sentinel changes it then) */
+    atomic_uint_fast64_t state;
+    atomic_uint_fast64_t inline_since; /* when the reader's current inline stretch began */
+    atomic_uint_fast64_t last_inline;  /* when the last one began */
+    atomic_bool takeover_now;          /* an inline input is about to block */
+    atomic_bool sentinel_present;      /* a thread is the sentinel */
+    pthread_mutex_t sent_mu;           /* a leaf lock, for the sentinel's sleep */
+    pthread_cond_t sent_cv;
+    bool sentinel_sleeping;            /* without a timeout (no inline runs lately) */
+} g_rd = {.read_mu = PTHREAD_MUTEX_INITIALIZER, .sent_mu = PTHREAD_MUTEX_INITIALIZER};
+
+static __thread bool tl_inline; /* this thread runs an input as the reader */
 
 /* Results of one batch share a frame up to about this size. */
 #define MAX_JOINED_FRAME (64u * 1024u)
@@ -60,6 +88,17 @@ static sl_container g_ct;
 #define QUICK_INPUT_NS 20000u
 /* A yield this long after the call's previous one is "sparse". */
 #define SPARSE_YIELD_NS 20000000u
+/* Inputs run on the reader once INLINE_STREAK in a row each ran under
+ * INLINE_RUN_NS, for at most INLINE_STRETCH_NS before the reader reads
+ * again; one that runs past TAKEOVER_NS loses the socket to the sentinel,
+ * which checks every SENTINEL_PERIOD_NS while inputs run inline and sleeps
+ * after SENTINEL_IDLE_NS without them. */
+#define INLINE_RUN_NS 100000u
+#define INLINE_STREAK 16
+#define INLINE_STRETCH_NS 1000000u
+#define TAKEOVER_NS 2000000u
+#define SENTINEL_PERIOD_NS 2000000u
+#define SENTINEL_IDLE_NS 50000000u
 
 static uint64_t now_ns(void)
 {
@@ -289,14 +328,18 @@ static _Noreturn void exit_when_drained(void)
     exit_container(0);
 }
 
+static void leave_socket_if_inline(void);
+
 /* Takes out_mu and `bytes` of the call's window, waiting while the
  * window is full (flow control). 0 with out_mu held, or SL_ECANCELED
  * (not held) once the call is cancelled. */
 static int take_credit(struct sl_call *c, size_t bytes)
 {
     pthread_mutex_lock(&g_ct.out_mu);
-    while (!c->cancelled && c->unacked > 0 && c->unacked + bytes > SL_STREAM_WINDOW)
+    while (!c->cancelled && c->unacked > 0 && c->unacked + bytes > SL_STREAM_WINDOW) {
+        leave_socket_if_inline(); /* the credit comes through the socket */
         pthread_cond_wait(&c->cv, &g_ct.out_mu);
+    }
     if (c->cancelled) {
         pthread_mutex_unlock(&g_ct.out_mu);
         return SL_ECANCELED;
@@ -377,14 +420,16 @@ static void free_call(struct sl_call *c)
 }
 
 /* The call leaves the table before its RETURN/ERROR goes out: the server
- * reuses the slot as soon as it reads that frame. */
-static void finish_call(struct sl_call *c, int rc)
+ * reuses the slot as soon as it reads that frame. `ns`: how long it ran. */
+static void finish_call(struct sl_call *c, int rc, uint64_t ns)
 {
     pthread_mutex_lock(&g_ct.mu);
     for (int i = 0; i < g_ct.max_inputs; i++)
         if (g_ct.calls[i] == c)
             g_ct.calls[i] = NULL;
     g_ct.ncalls--;
+    if (!c->is_batch) /* a batch's time says nothing of one input's */
+        g_ct.quick_streak = ns < INLINE_RUN_NS ? g_ct.quick_streak + (g_ct.quick_streak < INLINE_STREAK) : 0;
     bool last = g_ct.shutting_down && g_ct.ncalls == 0;
     pthread_mutex_unlock(&g_ct.mu);
 
@@ -485,6 +530,28 @@ static int run_batch(struct sl_call *c)
     return rc;
 }
 
+static void run_call(struct sl_call *c)
+{
+    tl_call_id = c->id;
+    uint64_t t0 = now_ns();
+    int rc = c->is_batch ? run_batch(c) : g_ct.def->fn(c);
+    uint64_t ns = now_ns() - t0;
+    tl_call_id = 0;
+    finish_call(c, rc, ns);
+}
+
+/* The next queued call (mu held, queue not empty). */
+static struct sl_call *dequeue_locked(void)
+{
+    struct sl_call *c = g_ct.queue_head;
+    g_ct.queue_head = c->next_queued;
+    if (!g_ct.queue_head)
+        g_ct.queue_tail = NULL;
+    g_ct.nqueued--;
+    c->next_queued = NULL;
+    return c;
+}
+
 static void *worker_main(void *arg)
 {
     (void)arg;
@@ -495,16 +562,9 @@ static void *worker_main(void *arg)
             pthread_cond_wait(&g_ct.work_cv, &g_ct.mu);
             g_ct.idle_workers--;
         }
-        struct sl_call *c = g_ct.queue_head;
-        g_ct.queue_head = c->next_queued;
-        if (!g_ct.queue_head)
-            g_ct.queue_tail = NULL;
-        g_ct.nqueued--;
+        struct sl_call *c = dequeue_locked();
         pthread_mutex_unlock(&g_ct.mu);
-        tl_call_id = c->id;
-        int rc = c->is_batch ? run_batch(c) : g_ct.def->fn(c);
-        tl_call_id = 0;
-        finish_call(c, rc);
+        run_call(c);
     }
     return NULL;
 }
@@ -554,9 +614,8 @@ static struct sl_call *new_call(uint32_t id, const uint8_t *p, size_t len, const
     return c;
 }
 
-/* Takes a slot and queues the call for a worker. Returns whether a new
- * worker thread should start; *wake says whether an idle one should. */
-static bool enqueue_locked(struct sl_call *c, int slot, bool *wake)
+/* Takes a slot and queues the call. */
+static void enqueue_locked(struct sl_call *c, int slot)
 {
     g_ct.calls[slot] = c;
     g_ct.ncalls++;
@@ -566,12 +625,25 @@ static bool enqueue_locked(struct sl_call *c, int slot, bool *wake)
         g_ct.queue_head = c;
     g_ct.queue_tail = c;
     g_ct.nqueued++;
-    *wake = g_ct.idle_workers > 0;
-    if (g_ct.nqueued > g_ct.idle_workers && g_ct.nworkers < g_ct.max_inputs) {
-        g_ct.nworkers++; /* reserved now, started after the unlock */
-        return true;
-    }
-    return false;
+}
+
+/* How many idle workers to wake, and new ones to start, for what is
+ * queued (mu held). New ones are counted now, started after the unlock
+ * (wake_workers). */
+static void plan_workers_locked(int *wakes, int *starts)
+{
+    int more = g_ct.nqueued - g_ct.idle_workers, room = g_ct.max_inputs - g_ct.nworkers;
+    *wakes = g_ct.nqueued < g_ct.idle_workers ? g_ct.nqueued : g_ct.idle_workers;
+    *starts = more <= 0 ? 0 : more < room ? more : room;
+    g_ct.nworkers += *starts;
+}
+
+/* Whether the reader should run the queue's next call itself (mu held):
+ * the function has been quick, and a sentinel can take the socket over. */
+static bool inline_ok_locked(void)
+{
+    return g_ct.quick_streak >= INLINE_STREAK && g_ct.queue_head && !g_ct.queue_head->is_batch &&
+           !g_ct.shutting_down && atomic_load(&g_rd.sentinel_present);
 }
 
 /* Inputs decoded from one read, queued together under one lock (reader
@@ -605,8 +677,18 @@ static void start_workers(int n)
     }
 }
 
-/* Queues the batch for the workers. Called before any other frame is
- * handled (a CANCEL must find its call) and after each read. */
+static void wake_workers(int wakes, int starts)
+{
+    for (int i = 0; i < wakes; i++)
+        pthread_cond_signal(&g_ct.work_cv);
+    start_workers(starts);
+}
+
+static void start_sentinel_thread(void);
+
+/* Queues the batch for the workers, or for this thread when the function
+ * is quick (run_inline). Called before any other frame is handled (a
+ * CANCEL must find its call) and after each read. */
 static void flush_inputs(void)
 {
     struct sl_call *c = g_batch_head, *refused = NULL, **refused_tail = &refused;
@@ -615,6 +697,7 @@ static void flush_inputs(void)
     g_batch_head = NULL;
     g_batch_tail = &g_batch_head;
     int starts = 0, wakes = 0;
+    bool start_sentinel = false;
     pthread_mutex_lock(&g_ct.mu);
     while (c) {
         struct sl_call *next = c->next_queued;
@@ -627,18 +710,18 @@ static void flush_inputs(void)
             *refused_tail = c;
             refused_tail = &c->next_queued;
         } else {
-            bool wake;
-            starts += enqueue_locked(c, slot, &wake);
-            wakes += wake;
+            enqueue_locked(c, slot);
         }
         c = next;
     }
-    if (wakes > g_ct.idle_workers)
-        wakes = g_ct.idle_workers;
+    if (!inline_ok_locked()) /* else this thread runs them (run_inline) */
+        plan_workers_locked(&wakes, &starts);
+    if (g_ct.quick_streak >= INLINE_STREAK && !g_ct.sentinel_started)
+        start_sentinel = g_ct.sentinel_started = true;
     pthread_mutex_unlock(&g_ct.mu);
-    for (int i = 0; i < wakes; i++)
-        pthread_cond_signal(&g_ct.work_cv);
-    start_workers(starts);
+    wake_workers(wakes, starts);
+    if (start_sentinel)
+        start_sentinel_thread();
     while (refused) {
         struct sl_call *next = refused->next_queued;
         static const char why[] = "container has no free input slot";
@@ -716,6 +799,167 @@ static void handle_frame(const sl_frame *f)
     }
 }
 
+/* ---- the reader and the sentinel ---- */
+
+/* Reads what the server sent and handles it (read_mu held). */
+static void read_frames_locked(void)
+{
+    sl_buf *in = &g_rd.in;
+    ssize_t n;
+    for (;;) {
+        if (sl_buf_reserve(in, 64 * 1024))
+            die("reading from the server", ENOMEM);
+        n = read(g_ct.fd, in->data + in->len, in->cap - in->len);
+        if (n > 0)
+            break;
+        if (n == 0)
+            exit_container(0); /* the server closed our socket: it is gone or let us go */
+        if (errno == ECONNRESET)
+            exit_container(0);
+        if (errno != EINTR)
+            die("reading from the server", errno);
+    }
+    in->len += (size_t)n;
+    size_t off = 0;
+    sl_frame f;
+    long k;
+    while ((k = sl_frame_parse(in->data + off, in->len - off, &f)) > 0) {
+        handle_frame(&f);
+        off += (size_t)k;
+    }
+    if (k < 0)
+        die("reading from the server", EBADMSG);
+    sl_buf_consume(in, off);
+    flush_inputs();
+    sl_handles_wake();
+}
+
+static void wake_sentinel(void)
+{
+    pthread_mutex_lock(&g_rd.sent_mu);
+    bool sleeping = g_rd.sentinel_sleeping;
+    g_rd.sentinel_sleeping = false;
+    pthread_mutex_unlock(&g_rd.sent_mu);
+    if (sleeping)
+        pthread_cond_signal(&g_rd.sent_cv);
+}
+
+/* Runs queued calls on this thread, the reader, while the function is
+ * quick, for up to INLINE_STRETCH_NS; what is left goes to workers.
+ * False when the sentinel took the socket over meanwhile: this thread is
+ * no longer the reader. */
+static bool run_inline(void)
+{
+    uint_fast64_t s = atomic_load(&g_rd.state); /* inline bit clear: only we set it */
+    uint64_t start = now_ns();
+    pthread_mutex_lock(&g_ct.mu);
+    if (inline_ok_locked()) {
+        atomic_store(&g_rd.takeover_now, false);
+        atomic_store(&g_rd.inline_since, start);
+        atomic_store(&g_rd.last_inline, start);
+        atomic_store(&g_rd.state, s | 1);
+        wake_sentinel(); /* a leaf lock: fine under mu */
+        do {
+            struct sl_call *c = dequeue_locked();
+            pthread_mutex_unlock(&g_ct.mu);
+            tl_inline = true;
+            run_call(c);
+            tl_inline = false;
+            pthread_mutex_lock(&g_ct.mu);
+        } while (atomic_load(&g_rd.state) == (s | 1) && !atomic_load(&g_rd.takeover_now) &&
+                 now_ns() - start < INLINE_STRETCH_NS && inline_ok_locked());
+        uint_fast64_t was = s | 1;
+        if (!atomic_compare_exchange_strong(&g_rd.state, &was, s)) {
+            pthread_mutex_unlock(&g_ct.mu); /* deposed: the sentinel planned the queue */
+            return false;
+        }
+    }
+    int wakes, starts;
+    plan_workers_locked(&wakes, &starts);
+    pthread_mutex_unlock(&g_ct.mu);
+    wake_workers(wakes, starts);
+    return true;
+}
+
+/* Reads the socket until the sentinel takes the reading over. */
+static void reader_loop(void)
+{
+    do {
+        pthread_mutex_lock(&g_rd.read_mu);
+        read_frames_locked();
+        pthread_mutex_unlock(&g_rd.read_mu);
+    } while (run_inline());
+}
+
+/* Watches the reader while it runs inputs, and returns once this thread
+ * has taken the reading over from a reader whose input blocks. */
+static void sentinel_loop(void)
+{
+    atomic_store(&g_rd.sentinel_present, true);
+    pthread_mutex_lock(&g_rd.sent_mu);
+    for (;;) {
+        uint_fast64_t s = atomic_load(&g_rd.state);
+        uint64_t now = now_ns();
+        if ((s & 1) && (atomic_load(&g_rd.takeover_now) || now - atomic_load(&g_rd.inline_since) > TAKEOVER_NS)) {
+            if (atomic_compare_exchange_strong(&g_rd.state, &s, s + 1)) /* gen << 1 | 1, + 1: next gen */
+                break;
+            continue; /* the stretch just ended */
+        }
+        if (now - atomic_load(&g_rd.last_inline) > SENTINEL_IDLE_NS) {
+            g_rd.sentinel_sleeping = true; /* run_inline wakes us */
+            pthread_cond_wait(&g_rd.sent_cv, &g_rd.sent_mu);
+        } else {
+            uint64_t at = now + SENTINEL_PERIOD_NS;
+            struct timespec ts = {(time_t)(at / 1000000000u), (long)(at % 1000000000u)};
+            pthread_cond_timedwait(&g_rd.sent_cv, &g_rd.sent_mu, &ts);
+        }
+    }
+    g_rd.sentinel_sleeping = false;
+    pthread_mutex_unlock(&g_rd.sent_mu);
+    atomic_store(&g_rd.sentinel_present, false);
+    /* The old reader's input blocks: it is not quick, and what it left
+     * queued goes to workers. It becomes the sentinel when it returns. */
+    int wakes, starts;
+    pthread_mutex_lock(&g_ct.mu);
+    g_ct.quick_streak = 0;
+    plan_workers_locked(&wakes, &starts);
+    pthread_mutex_unlock(&g_ct.mu);
+    wake_workers(wakes, starts);
+}
+
+static void *sentinel_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        sentinel_loop();
+        reader_loop();
+    }
+    return NULL;
+}
+
+static void start_sentinel_thread(void)
+{
+    int r = start_thread(sentinel_main);
+    if (r) /* then inputs keep going to workers: slower, not wrong */
+        fprintf(stderr, "sluice: container %d (%s): no sentinel thread (%s): quick inputs stay on workers\n",
+                (int)getpid(), g_ct.def->name, strerror(-r));
+}
+
+/* An input run by the reader is about to wait in sluice (sl_sleep,
+ * sl_next, a full window): the sentinel takes the socket over now. Any
+ * locks may be held: sent_mu is a leaf. */
+static void leave_socket_if_inline(void)
+{
+    if (!tl_inline)
+        return;
+    tl_inline = false;
+    atomic_store(&g_rd.takeover_now, true);
+    pthread_mutex_lock(&g_rd.sent_mu);
+    g_rd.sentinel_sleeping = false;
+    pthread_mutex_unlock(&g_rd.sent_mu);
+    pthread_cond_signal(&g_rd.sent_cv);
+}
+
 _Noreturn void sl_container_main(unsigned fn_index, int fd, volatile uint32_t *crash_note)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -732,10 +976,11 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd, volatile uint32_t *c
         die("allocating the call table", ENOMEM);
     pthread_mutex_init(&g_ct.mu, NULL);
     pthread_mutex_init(&g_ct.out_mu, NULL);
-    pthread_condattr_t ca; /* the writer's timed waits use CLOCK_MONOTONIC */
+    pthread_condattr_t ca; /* timed waits use CLOCK_MONOTONIC */
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&g_ct.writer_cv, &ca);
+    pthread_cond_init(&g_rd.sent_cv, &ca); /* the sentinel's timed waits too */
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&g_ct.drained_cv, NULL);
     pthread_cond_init(&g_ct.work_cv, NULL);
@@ -758,33 +1003,9 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd, volatile uint32_t *c
     }
     emit(SL_FRAME_READY, 0, NULL, 0);
 
-    sl_buf in = {0};
-    for (;;) {
-        if (sl_buf_reserve(&in, 64 * 1024))
-            die("reading from the server", ENOMEM);
-        ssize_t n = read(fd, in.data + in.len, in.cap - in.len);
-        if (n == 0)
-            exit_container(0); /* the server closed our socket: it is gone or let us go */
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == ECONNRESET)
-                exit_container(0);
-            die("reading from the server", errno);
-        }
-        in.len += (size_t)n;
-        size_t off = 0;
-        sl_frame f;
-        long k;
-        while ((k = sl_frame_parse(in.data + off, in.len - off, &f)) > 0) {
-            handle_frame(&f);
-            off += (size_t)k;
-        }
-        if (k < 0)
-            die("reading from the server", EBADMSG);
-        sl_buf_consume(&in, off);
-        flush_inputs();
-        sl_handles_wake();
+    for (;;) { /* this thread starts as the reader */
+        reader_loop();
+        sentinel_loop();
     }
 }
 
@@ -829,6 +1050,7 @@ void sl_rt_deadline(double seconds, struct timespec *out)
 
 int sl_rt_wait_locked(struct sl_call *c, const struct timespec *deadline)
 {
+    leave_socket_if_inline();
     if (!deadline)
         return pthread_cond_wait(&c->cv, &g_ct.out_mu) == 0 ? 0 : SL_EINVAL;
     return pthread_cond_timedwait(&c->cv, &g_ct.out_mu, deadline) == ETIMEDOUT ? SL_ETIMEDOUT : 0;
