@@ -48,6 +48,7 @@ typedef struct sl_container {
     pthread_cond_t work_cv;
     int nworkers, idle_workers;
     int quick_streak;          /* inputs in a row that ran under INLINE_RUN_NS */
+    bool left_to_reader;       /* flush_inputs woke no worker: run_inline owes it */
     bool sentinel_started;
     bool shutting_down;
 } sl_container;
@@ -714,7 +715,9 @@ static void flush_inputs(void)
         }
         c = next;
     }
-    if (!inline_ok_locked()) /* else this thread runs them (run_inline) */
+    if (inline_ok_locked()) /* this thread runs them (run_inline) */
+        g_ct.left_to_reader = true;
+    else
         plan_workers_locked(&wakes, &starts);
     if (g_ct.quick_streak >= INLINE_STREAK && !g_ct.sentinel_started)
         start_sentinel = g_ct.sentinel_started = true;
@@ -853,6 +856,11 @@ static bool run_inline(void)
     uint_fast64_t s = atomic_load(&g_rd.state); /* inline bit clear: only we set it */
     uint64_t start = now_ns();
     pthread_mutex_lock(&g_ct.mu);
+    if (!g_ct.left_to_reader) { /* the workers were woken for what is queued */
+        pthread_mutex_unlock(&g_ct.mu);
+        return true;
+    }
+    g_ct.left_to_reader = false;
     if (inline_ok_locked()) {
         atomic_store(&g_rd.takeover_now, false);
         atomic_store(&g_rd.inline_since, start);
@@ -922,6 +930,7 @@ static void sentinel_loop(void)
     int wakes, starts;
     pthread_mutex_lock(&g_ct.mu);
     g_ct.quick_streak = 0;
+    g_ct.left_to_reader = false;
     plan_workers_locked(&wakes, &starts);
     pthread_mutex_unlock(&g_ct.mu);
     wake_workers(wakes, starts);
