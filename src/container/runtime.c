@@ -80,6 +80,7 @@ static struct {
 } g_rd = {.read_mu = PTHREAD_MUTEX_INITIALIZER, .sent_mu = PTHREAD_MUTEX_INITIALIZER};
 
 static __thread bool tl_inline; /* this thread runs an input as the reader */
+static __thread bool tl_waited; /* the input it runs waited in sluice: not quick */
 
 /* Results of one batch share a frame up to about this size. */
 #define MAX_JOINED_FRAME (64u * 1024u)
@@ -329,7 +330,7 @@ static _Noreturn void exit_when_drained(void)
     exit_container(0);
 }
 
-static void leave_socket_if_inline(void);
+static void about_to_wait(void);
 
 /* Takes out_mu and `bytes` of the call's window, waiting while the
  * window is full (flow control). 0 with out_mu held, or SL_ECANCELED
@@ -338,7 +339,7 @@ static int take_credit(struct sl_call *c, size_t bytes)
 {
     pthread_mutex_lock(&g_ct.out_mu);
     while (!c->cancelled && c->unacked > 0 && c->unacked + bytes > SL_STREAM_WINDOW) {
-        leave_socket_if_inline(); /* the credit comes through the socket */
+        about_to_wait(); /* the credit comes through the socket */
         pthread_cond_wait(&c->cv, &g_ct.out_mu);
     }
     if (c->cancelled) {
@@ -534,9 +535,10 @@ static int run_batch(struct sl_call *c)
 static void run_call(struct sl_call *c)
 {
     tl_call_id = c->id;
+    tl_waited = false;
     uint64_t t0 = now_ns();
     int rc = c->is_batch ? run_batch(c) : g_ct.def->fn(c);
-    uint64_t ns = now_ns() - t0;
+    uint64_t ns = tl_waited ? UINT64_MAX : now_ns() - t0; /* one that waits is never quick */
     tl_call_id = 0;
     finish_call(c, rc, ns);
 }
@@ -954,11 +956,13 @@ static void start_sentinel_thread(void)
                 (int)getpid(), g_ct.def->name, strerror(-r));
 }
 
-/* An input run by the reader is about to wait in sluice (sl_sleep,
- * sl_next, a full window): the sentinel takes the socket over now. Any
- * locks may be held: sent_mu is a leaf. */
-static void leave_socket_if_inline(void)
+/* The input this thread runs is about to wait in sluice (sl_sleep,
+ * sl_next, a full window): it is not quick, and if the reader runs it, the
+ * sentinel takes the socket over now, since what it waits for comes
+ * through the socket. Any locks may be held: sent_mu is a leaf. */
+static void about_to_wait(void)
 {
+    tl_waited = true;
     if (!tl_inline)
         return;
     tl_inline = false;
@@ -1059,7 +1063,7 @@ void sl_rt_deadline(double seconds, struct timespec *out)
 
 int sl_rt_wait_locked(struct sl_call *c, const struct timespec *deadline)
 {
-    leave_socket_if_inline();
+    about_to_wait();
     if (!deadline)
         return pthread_cond_wait(&c->cv, &g_ct.out_mu) == 0 ? 0 : SL_EINVAL;
     return pthread_cond_timedwait(&c->cv, &g_ct.out_mu, deadline) == ETIMEDOUT ? SL_ETIMEDOUT : 0;
