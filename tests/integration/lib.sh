@@ -82,9 +82,13 @@ wait_for() {
     fail "timed out after ${secs}s waiting for: $what"
 }
 
-# under_asan: whether the sluice under test is a sanitizer build. (Not
-# `ldd | grep -q`: grep leaving early can kill ldd with SIGPIPE, and with
-# pipefail that reads as "no".)
+# under_asan: whether the sluice under test is a sanitizer build.
+#
+# A rule for these scripts: never pipe a command into `grep -q` (`echo
+# "$out" | grep -q`, `ldd | grep -q`, `curl | grep -q`). grep -q leaves at
+# its first match, a writer still writing then dies of SIGPIPE, and with
+# pipefail the whole test reads that as "no match": a flaky failure. Feed
+# grep a here-string (grep -q PATTERN <<<"$out") instead.
 under_asan() { case "$(ldd "$SLUICE")" in *libasan*) return 0 ;; *) return 1 ;; esac; }
 
 # rss_kb PID: resident memory of a process.

@@ -11,7 +11,7 @@ C="$BASE/_sluice/call"
 printf '{"output":"+4"}\n{"output":"+5"}\n{"return":"9"}\n' >"$TMP/want"
 curl -sS -X POST -H 'Accept: application/x-ndjson' -d '[4, 5]' "$C/add" | cmp -s - "$TMP/want" || fail "NDJSON"
 sse=$(curl -sS -X POST -H 'Accept: text/event-stream' -d '[4, 5]' "$C/add")
-echo "$sse" | grep -q '^data: +4$' && echo "$sse" | grep -q '^event: return$' && echo "$sse" | grep -q '^data: 9$' || fail "SSE: $sse"
+grep -q '^data: +4$' <<<"$sse" && grep -q '^event: return$' <<<"$sse" && grep -q '^data: 9$' <<<"$sse" || fail "SSE: $sse"
 pass "a function's outputs and return value as JSON, NDJSON and SSE"
 
 curl -sS -X POST -H 'Accept: application/x-ndjson' -d '["5"]' "$C/gen" >"$TMP/gen" || true
@@ -62,6 +62,6 @@ wait_for 10 "the deleted spawn cancelled" holds slow_gen "f['calls']['cancelled'
 id=$(curl -sS -X POST -d '[]' "$BASE/_sluice/spawn/crashing" | $PY -c 'import json,sys; print(json.load(sys.stdin)["call_id"])')
 failed_ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/_sluice/result/$id")" = 500 ]; }
 wait_for 10 "the spawned crash's error" failed_ready
-curl -sS "$BASE/_sluice/result/$id" | grep -q '"error":"container .* signal 11' || fail "spawned crash: $(curl -sS "$BASE/_sluice/result/$id")"
+grep -q '"error":"container .* signal 11' <<<"$(curl -sS "$BASE/_sluice/result/$id")" || fail "spawned crash: $(curl -sS "$BASE/_sluice/result/$id")"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/_sluice/result/ffffffff")" = 404 ] || fail "unknown call id"
 pass "spawn returns a call id; its result (running, return, error) is fetched later; DELETE cancels it or forgets it"

@@ -41,7 +41,7 @@ pass "without return_exceptions the map fails, naming input 3"
 
 out=$(curl -sS "$BASE/two_maps")
 for w in 'a^2' 'bb^2' 'ccc^2' 'result 8' 'result 9' 'got 5'; do
-    echo "$out" | grep -qF "$w" || fail "two_maps missing '$w': $out"
+    grep -qF "$w" <<<"$out" || fail "two_maps missing '$w': $out"
 done
 pass "sl_items and sl_select over two maps"
 

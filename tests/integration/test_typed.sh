@@ -27,7 +27,7 @@ curl -sS -X POST -H 'Accept: application/x-ndjson' -d '[3]' "$C/squares" | cmp -
 expect "JSON document" '{"outputs":[{"i":0,"square":0},{"i":1,"square":1}],"return":2}' \
     curl -sS -X POST -d '[2]' "$C/squares"
 sse=$(curl -sS -X POST -H 'Accept: text/event-stream' -d '[2]' "$C/squares")
-echo "$sse" | grep -qx 'data: {"i":1,"square":1}' && echo "$sse" | grep -qx 'data: 2' || fail "SSE: $sse"
+grep -qx 'data: {"i":1,"square":1}' <<<"$sse" && grep -qx 'data: 2' <<<"$sse" || fail "SSE: $sse"
 # 40 yields 0.05 s apart: in the first second some have arrived, not all
 curl -sS -X POST -H 'Accept: application/x-ndjson' --no-buffer -d '[40]' "$C/squares" --max-time 1 >"$TMP/slow" 2>/dev/null || true
 n=$(grep -c '"typed":true' "$TMP/slow" || true)
@@ -68,7 +68,7 @@ id=$(curl -sS -X POST -d '[{"name": "eve", "age": 1, "tags": ["t"]}]' "$BASE/_sl
     $PY -c 'import json,sys; print(json.load(sys.stdin)["call_id"])')
 result_ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/_sluice/result/$id")" = 200 ]; }
 wait_for 10 "the spawned call's result" result_ready
-curl -sS "$BASE/_sluice/result/$id" | grep -q '^{"return":{"greeting":"hello eve","next_age":2,' ||
+grep -q '^{"return":{"greeting":"hello eve","next_age":2,' <<<"$(curl -sS "$BASE/_sluice/result/$id")" ||
     fail "spawned typed result: $(curl -sS "$BASE/_sluice/result/$id")"
 pass "a spawned call's typed result is JSON too"
 
