@@ -839,13 +839,16 @@ static void read_frames_locked(void)
     sl_handles_wake();
 }
 
-static void wake_sentinel(void)
+/* Wakes the sentinel if it sleeps without a timeout, or in any case when
+ * `now` (it must look at once). sent_mu is a leaf lock: any others may be
+ * held. */
+static void wake_sentinel(bool now)
 {
     pthread_mutex_lock(&g_rd.sent_mu);
     bool sleeping = g_rd.sentinel_sleeping;
     g_rd.sentinel_sleeping = false;
     pthread_mutex_unlock(&g_rd.sent_mu);
-    if (sleeping)
+    if (sleeping || now)
         pthread_cond_signal(&g_rd.sent_cv);
 }
 
@@ -856,7 +859,6 @@ static void wake_sentinel(void)
 static bool run_inline(void)
 {
     uint_fast64_t s = atomic_load(&g_rd.state); /* inline bit clear: only we set it */
-    uint64_t start = now_ns();
     pthread_mutex_lock(&g_ct.mu);
     if (!g_ct.left_to_reader) { /* the workers were woken for what is queued */
         pthread_mutex_unlock(&g_ct.mu);
@@ -864,11 +866,12 @@ static bool run_inline(void)
     }
     g_ct.left_to_reader = false;
     if (inline_ok_locked()) {
+        uint64_t start = now_ns();
         atomic_store(&g_rd.takeover_now, false);
         atomic_store(&g_rd.inline_since, start);
         atomic_store(&g_rd.last_inline, start);
         atomic_store(&g_rd.state, s | 1);
-        wake_sentinel(); /* a leaf lock: fine under mu */
+        wake_sentinel(false);
         do {
             struct sl_call *c = dequeue_locked();
             pthread_mutex_unlock(&g_ct.mu);
@@ -959,7 +962,7 @@ static void start_sentinel_thread(void)
 /* The input this thread runs is about to wait in sluice (sl_sleep,
  * sl_next, a full window): it is not quick, and if the reader runs it, the
  * sentinel takes the socket over now, since what it waits for comes
- * through the socket. Any locks may be held: sent_mu is a leaf. */
+ * through the socket. Any locks may be held. */
 static void about_to_wait(void)
 {
     tl_waited = true;
@@ -967,10 +970,7 @@ static void about_to_wait(void)
         return;
     tl_inline = false;
     atomic_store(&g_rd.takeover_now, true);
-    pthread_mutex_lock(&g_rd.sent_mu);
-    g_rd.sentinel_sleeping = false;
-    pthread_mutex_unlock(&g_rd.sent_mu);
-    pthread_cond_signal(&g_rd.sent_cv);
+    wake_sentinel(true);
 }
 
 _Noreturn void sl_container_main(unsigned fn_index, int fd, volatile uint32_t *crash_note)
