@@ -10,6 +10,7 @@ pids_of() { status "$1" '" ".join(str(c["pid"]) for c in f["containers"])'; }
 
 for proto in --http1.1 --http2-prior-knowledge; do
     rc=0
+    : >"$TMP/sse" # emptied here: the background curl's own redirection may come after the wait below starts
     curl -sS --no-buffer $proto "$BASE/ticker" >"$TMP/sse" 2>/dev/null &
     CURL=$!
     wait_for 10 "the first event" grep -q 'tick 1' "$TMP/sse"
