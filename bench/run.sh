@@ -173,9 +173,16 @@ tree_cpu() {
   cat "${stats[@]}" 2>/dev/null | awk -v hz="$CLK_TCK" '{ sub(/^.*\) /, ""); s += $12 + $13 + $14 + $15 }
     END { printf "%.2f", s / hz }'
 }
-sample_start() {   # sample_start PID FILE: server RSS every 0.5 s, the tree's RSS and PSS at 2.5 s and at the end (bench/memsample.py)
+# The load starts once the sampler has written its first line: a Python
+# starting up beside a 1,000-client burst takes CPU the burst needs (on 2
+# cores, in four paired runs, it took the p99 lateness of a fresh 1,000-client
+# burst from 36 to 44 ms on average).
+sample_start() {   # sample_start PID FILE: server RSS every 0.5 s, the tree's RSS at 2.5 s, its RSS and PSS at the end (bench/memsample.py)
+  local i
+  : >"$2"
   "$PY" bench/memsample.py "$1" "$2" &
   SAMPLER=$!
+  for ((i = 0; i < 100; i++)); do [[ -s $2 ]] && break; sleep 0.02; done
 }
 sample_stop() {    # sample_stop PID FILE: one last sample, then stop
   kill -TERM "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null; SAMPLER=""
@@ -306,7 +313,7 @@ wl_burst() {
 # ------------------------------------------------------------------ stream
 # stream_one TAG PORT PATH PID C TIMEOUT [RAMP]: sl-load with C clients (their
 # connects spread over RAMP seconds if given); sets
-# ST_OK ST_P50 ST_P99 ST_RSS ST_PSS (the tree's, MB, the larger of 2.5 s in and the end) ST_SRV (server process peak RSS, MB) ST_REF
+# ST_OK ST_P50 ST_P99 ST_RSS (the tree's, MB, the larger of 2.5 s in and the end) ST_PSS (the tree's, MB, at the end) ST_SRV (server process peak RSS, MB) ST_REF
 stream_one() {
   local tag=$1 port=$2 path=$3 pid=$4 c=$5 to=$6 j=$OUT/$1.out r=$OUT/$1.rss n
   local ramp=${7:+ --ramp $7}
@@ -333,7 +340,7 @@ stream_rows() {
   add_row "$w" "lateness p50 ms" "${sfig[1]}" "${pfig[1]}" "$(ratio "${pfig[1]}" "${sfig[1]}")" "${sfig[5]}" "${pfig[5]}"
   add_row "$w" "lateness p99 ms" "${sfig[2]}" "${pfig[2]}" "$(ratio "${pfig[2]}" "${sfig[2]}")" "${sfig[5]}" "${pfig[5]}"
   add_row "$w" "RSS MB, server tree, 2.5 s in" "${sfig[3]}" "${pfig[3]}" "$(ratio "${pfig[3]%% *}" "${sfig[3]%% *}")" "${sfig[5]}" "${pfig[5]}"
-  add_row "$w" "PSS MB, server tree, 2.5 s in" "${sfig[4]}" "${pfig[4]}" "$(ratio "${pfig[4]}" "${sfig[4]}")" "${sfig[5]}" "${pfig[5]}"
+  add_row "$w" "PSS MB, server tree, as the load ends" "${sfig[4]}" "${pfig[4]}" "$(ratio "${pfig[4]}" "${sfig[4]}")" "${sfig[5]}" "${pfig[5]}"
 }
 wl_stream_c() {  # wl_stream_c C
   local c=$1 s=() pa=() ps=() est sw=(n/a n/a n/a n/a n/a "") paw=(n/a n/a n/a n/a n/a "")
@@ -457,7 +464,7 @@ h2_stream() {  # h2_stream CONNSxSTREAMS: h2load -c CONNS -m STREAMS -n CONNS*ST
   add_row "$w" "lateness p50 ms" "$p50" "$NO_H2" "-" "$CMD_REF" ""
   add_row "$w" "lateness p99 ms" "$p99" "$NO_H2" "-" "$CMD_REF" ""
   add_row "$w" "RSS MB, server tree, 2.5 s in" "$r" "$NO_H2" "-" "$CMD_REF" ""
-  add_row "$w" "PSS MB, server tree, 2.5 s in" "$pss" "$NO_H2" "-" "$CMD_REF" ""
+  add_row "$w" "PSS MB, server tree, as the load ends" "$pss" "$NO_H2" "-" "$CMD_REF" ""
 }
 wl_h2() {
   log "HTTP/2 (h2c prior knowledge), h2load"
@@ -649,7 +656,8 @@ check_verdict() {  # threads wall client_cpu server_cpu
   echo "  (every stream open) and at its end, the larger kept; \"server process\" is the server alone, its"
   echo "  peak over 0.5 s samples. PSS (/proc/PID/smaps_rollup) splits each shared page between its"
   echo "  processes, so its sum is the tree's real footprint; for one process (uvicorn) PSS <= RSS."
-  echo "  Reading 100 containers' /proc files every 0.5 s made their streams late: see docs/bench.md."
+  echo "  PSS is read as the load ends (containers and their threads still up), not mid-run: reading it"
+  echo "  walks 100 containers' page tables, and mid-run that made the streams late (docs/bench.md)."
   echo "- Cold start and warm round trip are timed inside the caller (a sluice endpoint; the Python script)."
   echo "  Floors on this machine: $FLOOR_TXT."
   echo "- The machine may be shared: figures vary run to run (+-20% is common on a 2-core VM)."
