@@ -57,7 +57,7 @@ int sl_zygote_main(const char *app_path, int ctl_fd);
  * map batch, 1 + the input it was running. Never returns. */
 _Noreturn void sl_container_main(unsigned fn_index, int fd, volatile uint32_t *crash_note);
 
-/* One input in flight. `cancelled`, `unacked`, `wants_credit` and
+/* One input in flight. `cancelled`, `unacked`, `credit_waiters` and
  * `head_sent` are under the container's output lock (runtime.c); the rest
  * belongs to the call's thread, but `req`, set before it starts. */
 struct sl_call {
@@ -68,8 +68,8 @@ struct sl_call {
     pthread_cond_t cv;        /* credit it waits for arrived, cancelled,
                                  results arrived (handles), or sl_sleep */
     bool cancelled;
-    bool wants_credit;        /* waiting for credit: only then does a
-                                 credit frame signal cv */
+    unsigned credit_waiters;  /* threads waiting for credit: only then
+                                 does a credit frame signal cv */
     bool head_sent;
     size_t unacked;           /* output bytes not yet credited by the server */
     uint64_t last_yield_ns;   /* coarse clock at its last yield (runtime.c) */

@@ -340,9 +340,9 @@ static int take_credit(struct sl_call *c, size_t bytes)
     pthread_mutex_lock(&g_ct.out_mu);
     while (!c->cancelled && c->unacked > 0 && c->unacked + bytes > SL_STREAM_WINDOW) {
         about_to_wait(); /* the credit comes through the socket */
-        c->wants_credit = true;
+        c->credit_waiters++;
         pthread_cond_wait(&c->cv, &g_ct.out_mu);
-        c->wants_credit = false;
+        c->credit_waiters--;
     }
     if (c->cancelled) {
         pthread_mutex_unlock(&g_ct.out_mu);
@@ -764,7 +764,7 @@ static void on_credit(uint32_t id, const uint8_t *p, size_t len)
         /* Most credits find a generator that is not blocked on its window
          * but asleep in sl_sleep on the same cv: waking it for nothing
          * cost a context switch per event. */
-        if (c->wants_credit)
+        if (c->credit_waiters)
             pthread_cond_broadcast(&c->cv);
         pthread_mutex_unlock(&g_ct.out_mu);
     }

@@ -160,9 +160,8 @@ static void on_write(uv_write_t *w, int status);
 /* Frames go out with uv_try_write first: a write the socket takes whole
  * needs no uv_write request, and so no epoll_ctl (libuv re-arms a stream's
  * watcher after each queued write: one syscall per loop iteration that
- * sent anything, about a tenth of the server's time on a trivial GET).
- * What is left, or all of it after an error (on_write reports it), is
- * queued. */
+ * sent anything). What is left, or all of it after an error (on_write
+ * reports it), is queued. */
 static void container_write(sl_container *ct)
 {
     if (ct->writing || ct->out.len == 0 || ct->state == SL_CT_DEAD)
