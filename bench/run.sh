@@ -346,51 +346,55 @@ stream_rows() {
 # 1,000 clients (the issue's figure) each side runs it FRESH_REPS times, each
 # on a fresh server, and the row shows the run with the median p99, every
 # run's p99 beside it. pick_median FIGS...: each FIGS one run's 6 figures
-# joined by '|'; sets PICKED to the run (an array) and RUNS_P99 to the p99s.
+# joined by '|'; sets PICKED to the median run (an array).
 pick_median() {
-  local runs=("$@") sorted r i f
-  RUNS_P99=$(for r in "${runs[@]}"; do IFS='|' read -r -a f <<<"$r"; printf '%s ' "${f[2]}"; done)
-  RUNS_P99=${RUNS_P99% }
-  (( ${#runs[@]} == 1 )) && { IFS='|' read -r -a PICKED <<<"${runs[0]}"; return; }
-  sorted=$(for i in "${!runs[@]}"; do IFS='|' read -r -a f <<<"${runs[i]}"; echo "${f[2]%% *} $i"; done | sort -g | awk -v m=$(( ${#runs[@]} / 2 )) 'NR == m + 1 { print $2 }')
-  IFS='|' read -r -a PICKED <<<"${runs[sorted]}"
-  PICKED[2]="${PICKED[2]} (median of ${#runs[@]} fresh runs: ${RUNS_P99// /, })"
+  local runs=("$@") p99s mid r i f
+  IFS='|' read -r -a PICKED <<<"${runs[0]}"
+  (( ${#runs[@]} > 1 )) || return 0
+  p99s=$(for r in "${runs[@]}"; do IFS='|' read -r -a f <<<"$r"; printf '%s, ' "${f[2]}"; done)
+  mid=$(for i in "${!runs[@]}"; do IFS='|' read -r -a f <<<"${runs[i]}"; echo "${f[2]%% *} $i"; done |
+        sort -g | awk -v m=$(( ${#runs[@]} / 2 )) 'NR == m + 1 { print $2 }')
+  IFS='|' read -r -a PICKED <<<"${runs[mid]}"
+  PICKED[2]="${PICKED[2]} (median of ${#runs[@]} fresh runs: ${p99s%, })"
+}
+# fresh_bursts SIDE C REPS: SIDE sluice (/stream_me) or peer (its async
+# generator); C clients on REPS fresh servers, the first of which then takes
+# a second burst (WARM_BURST). Sets FRESH (the median run's 6 figures) and
+# WARM (the second burst's, or n/a).
+fresh_bursts() {
+  local side=$1 c=$2 reps=$3 r tag port pid path runs=()
+  FRESH=(n/a n/a n/a n/a n/a "") WARM=(n/a n/a n/a n/a n/a "")
+  for ((r = 1; r <= reps; r++)); do
+    if [[ $side == sluice ]]; then
+      start_sluice examples/streaming.c "stream-$c-$r" || continue
+      port=$SL_PORT pid=$SL_PID path=/stream_me tag=stream-sluice
+    else
+      start_peer "stream-async-$c-$r" || continue
+      port=$PEER_PORT pid=$PEER_PID path=/stream_me_async tag=stream-peer-async
+    fi
+    stream_one "$tag-c$c$( ((r > 1)) && echo "-run$r")" "$port" "$path" "$pid" "$c" "$STREAM_TIMEOUT"
+    runs+=("$(fresh_figs "$side")")
+    if (( r == 1 && WARM_BURST && c > 1 )); then  # a second burst: the containers are up and their threads made
+      stream_one "$tag-warm-c$c" "$port" "$path" "$pid" "$c" "$STREAM_TIMEOUT"
+      IFS='|' read -r -a WARM <<<"$(fresh_figs "$side")"
+    fi
+    stop "$pid"
+  done
+  (( ${#runs[@]} )) && { pick_median "${runs[@]}"; FRESH=("${PICKED[@]}"); }
+  return 0
+}
+fresh_figs() {  # fresh_figs SIDE: stream_one's figures, joined by '|'
+  local rss=$ST_RSS
+  [[ $1 == sluice ]] && rss="$ST_RSS (server process $ST_SRV)"
+  echo "$ST_OK|$ST_P50|$ST_P99|$rss|$ST_PSS|$ST_REF"
 }
 wl_stream_c() {  # wl_stream_c C
-  local c=$1 s=() pa=() ps=() est sw=(n/a n/a n/a n/a n/a "") paw=(n/a n/a n/a n/a n/a "")
-  local reps=1 r runs=() tag
+  local c=$1 s=() pa=() ps=() est sw=() paw=() reps=1
   (( c == 1000 )) && reps=$FRESH_REPS
   log "stream_me: $c concurrent clients, 10 events 0.5 s apart$( ((reps > 1)) && echo ", $reps fresh servers each")"
-  for ((r = 1; r <= reps; r++)); do
-    tag=stream-sluice-c$c; (( r > 1 )) && tag=$tag-run$r
-    start_sluice examples/streaming.c "stream-$c-$r" || continue
-    stream_one "$tag" "$SL_PORT" /stream_me "$SL_PID" "$c" "$STREAM_TIMEOUT"
-    runs+=("$ST_OK|$ST_P50|$ST_P99|$ST_RSS (server process $ST_SRV)|$ST_PSS|$ST_REF")
-    if (( r == 1 && WARM_BURST && c > 1 )); then  # a second burst: the containers are up and their threads made
-      stream_one "stream-sluice-warm-c$c" "$SL_PORT" /stream_me "$SL_PID" "$c" "$STREAM_TIMEOUT"
-      sw=("$ST_OK" "$ST_P50" "$ST_P99" "$ST_RSS (server process $ST_SRV)" "$ST_PSS" "$ST_REF")
-    fi
-    stop "$SL_PID"
-  done
-  s=(n/a n/a n/a n/a n/a "")
-  if (( ${#runs[@]} )); then
-    pick_median "${runs[@]}"; s=("${PICKED[@]}")
-    S_OK[$c]=${s[0]} S_P50[$c]=${s[1]} S_P99[$c]=${s[2]%% (median*}
-  fi
-  runs=()
-  for ((r = 1; r <= reps; r++)); do
-    tag=stream-peer-async-c$c; (( r > 1 )) && tag=$tag-run$r
-    start_peer "stream-async-$c-$r" || continue
-    stream_one "$tag" "$PEER_PORT" /stream_me_async "$PEER_PID" "$c" "$STREAM_TIMEOUT"
-    runs+=("$ST_OK|$ST_P50|$ST_P99|$ST_RSS|$ST_PSS|$ST_REF")
-    if (( r == 1 && WARM_BURST && c > 1 )); then
-      stream_one "stream-peer-async-warm-c$c" "$PEER_PORT" /stream_me_async "$PEER_PID" "$c" "$STREAM_TIMEOUT"
-      paw=("$ST_OK" "$ST_P50" "$ST_P99" "$ST_RSS" "$ST_PSS" "$ST_REF")
-    fi
-    stop "$PEER_PID"
-  done
-  pa=(n/a n/a n/a n/a n/a "")
-  (( ${#runs[@]} )) && { pick_median "${runs[@]}"; pa=("${PICKED[@]}"); }
+  fresh_bursts sluice "$c" "$reps"; s=("${FRESH[@]}") sw=("${WARM[@]}")
+  S_OK[$c]=${s[0]} S_P50[$c]=${s[1]} S_P99[$c]=${s[2]%% (median*}
+  fresh_bursts peer "$c" "$reps"; pa=("${FRESH[@]}") paw=("${WARM[@]}")
   # The seed's sync generator runs in Starlette's thread pool (anyio: 40
   # threads), each of its 10 steps holding a thread 0.5 s: C clients need
   # about ceil(C/40) x 5 s.
