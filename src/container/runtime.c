@@ -36,6 +36,9 @@ typedef struct sl_container {
      * a timer wake-up per LAZY_NS instead of one per result. */
     uint64_t lazy_until;
     bool writing;              /* a thread is writing (the writer or a direct one) */
+    /* An input run on the reader left its RETURN or ERROR in `out` unwritten:
+     * the stretch's results go in one write (release_held), not one each. */
+    bool held;
     pthread_cond_t writer_cv;  /* out became non-empty */
     pthread_cond_t drained_cv; /* out is empty and nobody writes */
     bool writer_waiting;
@@ -452,7 +455,12 @@ static void finish_call(struct sl_call *c, int rc, uint64_t ns)
     } else {
         append_locked(SL_FRAME_ERROR, c->id, msg, strlen(msg));
     }
-    flush_now_locked();
+    if (tl_inline) { /* on the reader: its stretch's end writes it (release_held) */
+        g_ct.held = true;
+        pthread_mutex_unlock(&g_ct.out_mu);
+    } else {
+        flush_now_locked();
+    }
     free_call(c);
     if (last)
         exit_when_drained();
@@ -900,14 +908,35 @@ static bool run_inline(void)
     return true;
 }
 
+/* Writes the results that inputs run on the reader left held, if nobody
+ * wrote them meanwhile. Called when the reader's stretch ends, and by the
+ * sentinel when it takes over from a reader whose input blocks, so a held
+ * result waits at most a stretch (INLINE_STRETCH_NS) or a takeover. */
+static void release_held(void)
+{
+    pthread_mutex_lock(&g_ct.out_mu);
+    if (!g_ct.held) {
+        pthread_mutex_unlock(&g_ct.out_mu);
+        return;
+    }
+    g_ct.held = false;
+    if (g_ct.out.len == 0) /* a yield's or the writer's write took them */
+        pthread_mutex_unlock(&g_ct.out_mu);
+    else
+        flush_now_locked();
+}
+
 /* Reads the socket until the sentinel takes the reading over. */
 static void reader_loop(void)
 {
+    bool still_reader;
     do {
         pthread_mutex_lock(&g_rd.read_mu);
         read_frames_locked();
         pthread_mutex_unlock(&g_rd.read_mu);
-    } while (run_inline());
+        still_reader = run_inline();
+        release_held();
+    } while (still_reader);
 }
 
 /* Watches the reader while it runs inputs, and returns once this thread
@@ -945,6 +974,7 @@ static void sentinel_loop(void)
     plan_workers_locked(&wakes, &starts);
     pthread_mutex_unlock(&g_ct.mu);
     wake_workers(wakes, starts);
+    release_held(); /* what the old reader's earlier inputs returned */
 }
 
 static void *sentinel_main(void *arg)
