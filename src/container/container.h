@@ -65,8 +65,9 @@ struct sl_call {
     sl_request *req;          /* owned; immutable while the call runs, but
                                  a batch points req->body at each input */
     bool is_batch;            /* a batch of a map's inputs (proto/batch.h) */
-    pthread_cond_t cv;        /* credit it waits for arrived, cancelled,
-                                 results arrived (handles), or sl_sleep */
+    pthread_cond_t cv;        /* signalled on credit it waits for, on
+                                 cancel, on handle results; sl_sleep
+                                 waits on it too */
     bool cancelled;
     unsigned credit_waiters;  /* threads waiting for credit: only then
                                  does a credit frame signal cv */
