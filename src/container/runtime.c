@@ -336,12 +336,14 @@ static _Noreturn void exit_when_drained(void)
 static void about_to_wait(void);
 
 /* Takes out_mu and `bytes` of the call's window, waiting while the
- * window is full (flow control). 0 with out_mu held, or SL_ECANCELED
- * (not held) once the call is cancelled. */
+ * window is full (flow control). Below SL_CREDIT_STEP uncredited it never
+ * waits: the server credits in steps that large and may be holding the
+ * rest. 0 with out_mu held, or SL_ECANCELED (not held) once the call is
+ * cancelled. */
 static int take_credit(struct sl_call *c, size_t bytes)
 {
     pthread_mutex_lock(&g_ct.out_mu);
-    while (!c->cancelled && c->unacked > 0 && c->unacked + bytes > SL_STREAM_WINDOW) {
+    while (!c->cancelled && c->unacked >= SL_CREDIT_STEP && c->unacked + bytes > SL_STREAM_WINDOW) {
         about_to_wait(); /* the credit comes through the socket */
         c->credit_waiters++;
         pthread_cond_wait(&c->cv, &g_ct.out_mu);

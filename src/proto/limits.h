@@ -8,6 +8,17 @@
  * per stream. */
 #define SL_STREAM_WINDOW (256u * 1024u)
 
+/* The server credits a call's output back in steps of at least this many
+ * bytes, not per write: a stream of small, sparse events (the seed's 19
+ * bytes every 0.5 s) then costs no CREDIT frame, and no wake-up of its
+ * container, per event. So that no call waits for a credit the server is
+ * still holding, a yield waits for window only while the call has at
+ * least this much uncredited (the server holds less, so the rest is on
+ * its way to the client and its credit will come); below it, a yield
+ * goes out even past the window. A call then has at most
+ * max(SL_STREAM_WINDOW, SL_CREDIT_STEP + its yield) bytes in transit. */
+#define SL_CREDIT_STEP (SL_STREAM_WINDOW / 4)
+
 /* The most header bytes (names and values) a request may carry; past it,
  * 431. Below h2o's own bounds, so that a client gets a reason: over
  * HTTP/1.1 h2o refuses more than 100 headers, or a head over about

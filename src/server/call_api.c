@@ -279,7 +279,7 @@ int sl_api_detached_frame(sl_stream *s, uint8_t type, uint8_t flags, const uint8
         return 0; /* nobody to send it to */
     case SL_FRAME_OUTPUT:
         if (s->ct)
-            sl_pool_send_credit(s, len); /* dropped at once: the call goes on */
+            sl_pool_credit(s, len); /* dropped at once: the call goes on */
         return 0;
     case SL_FRAME_RETURN:
     case SL_FRAME_ERROR:

@@ -97,7 +97,7 @@ int sl_calls_on_caller_frame(sl_container *ct, uint8_t type, uint32_t handle, co
             return -EBADMSG;
         sl_stream *target = sl_stream_credit_target(s);
         if (target->ct && !target->done)
-            sl_pool_send_credit(target, bytes);
+            sl_pool_credit(target, bytes);
         return 0;
     }
     if (type == SL_FRAME_CALL_PIPE) {

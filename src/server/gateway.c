@@ -5,9 +5,9 @@
  * pool, whose frames (HEAD, OUTPUT..., RETURN or ERROR) arrive from a
  * container. Output accumulates in `pending` and goes to h2o in one
  * h2o_send per flush; while h2o writes `inflight`, more piles up. When h2o
- * calls proceed, the bytes it took are credited back to the container, so
- * a call never has more than SL_STREAM_WINDOW bytes between its yield and
- * the client.
+ * calls proceed, the bytes it took are credited back to the container (in
+ * steps of SL_CREDIT_STEP), so a call has no more than about
+ * SL_STREAM_WINDOW bytes between its yield and the client.
  *
  * The client may vanish at any time: h2o then frees the request's pool, and
  * the guard allocated in it tells us (on_req_dispose). The stream itself
@@ -371,7 +371,7 @@ static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
     s->last_write = sl_now();
     sl_stream *target = sl_stream_credit_target(s);
     if (s->inflight_credit && target->ct)
-        sl_pool_send_credit(target, s->inflight_credit);
+        sl_pool_credit(target, s->inflight_credit);
     s->inflight_credit = 0;
     s->inflight.len = 0;
     /* A big buffer is a slow client's: while h2o writes one, the next

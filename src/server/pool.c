@@ -13,6 +13,7 @@
  * it), and queued calls start new containers as usual.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "proto/frame.h"
+#include "proto/limits.h"
 #include "server/server.h"
 
 /* How long a dead container's calls wait for its exit status. */
@@ -214,10 +216,15 @@ void sl_pool_send_cancel(sl_stream *s)
     sl_pool_send(s->ct, SL_FRAME_CANCEL, s->call_id, NULL, 0);
 }
 
-void sl_pool_send_credit(sl_stream *s, size_t bytes)
+void sl_pool_credit(sl_stream *s, size_t bytes)
 {
+    s->uncredited += bytes;
+    if (s->uncredited < SL_CREDIT_STEP)
+        return;
+    uint32_t step = s->uncredited > UINT32_MAX ? UINT32_MAX : (uint32_t)s->uncredited;
     uint8_t p[SL_CREDIT_SIZE];
-    sl_credit_encode(p, (uint32_t)bytes);
+    sl_credit_encode(p, step);
+    s->uncredited -= step;
     sl_pool_send(s->ct, SL_FRAME_CREDIT, s->call_id, p, sizeof p);
 }
 
@@ -732,6 +739,7 @@ static void assign(sl_container *ct, sl_stream *s)
         return;
     }
     s->ct = ct;
+    s->uncredited = 0; /* a new run: its container starts with no debt */
     s->run_at = sl_now();
     sl_list_push(&ct->calls, &s->link);
     ct->inflight++;

@@ -161,9 +161,11 @@ void sl_pool_send_flags(sl_container *ct, uint8_t type, uint8_t flags, uint32_t 
 void sl_pool_submit(sl_stream *s);
 /* A queued stream whose client left: unqueue it. */
 void sl_pool_unqueue(sl_stream *s);
-/* Appends a CANCEL / CREDIT frame for a stream's call to its container. */
+/* Appends a CANCEL frame for a stream's call to its container. */
 void sl_pool_send_cancel(sl_stream *s);
-void sl_pool_send_credit(sl_stream *s, size_t bytes);
+/* Counts `bytes` of the call's output as consumed; sends them as a CREDIT
+ * once SL_CREDIT_STEP have added up (proto/limits.h says why). */
+void sl_pool_credit(sl_stream *s, size_t bytes);
 /* Kills a container whose call ignored cancellation. */
 void sl_pool_kill(sl_container *ct, const char *why);
 void sl_pool_flush(void);
@@ -189,6 +191,8 @@ struct sl_stream {
     sl_head *head;           /* owned; NULL until the HEAD frame */
     sl_buf pending, inflight;
     size_t pending_credit, inflight_credit; /* container bytes in each */
+    size_t uncredited;       /* bytes of its call consumed, not yet credited
+                                (< SL_CREDIT_STEP: sl_pool_credit) */
     bool is_sse, started, sending, done, failed, in_send, cancelled, error_sent;
     sl_api_format format;    /* SL_API_RAW unless called through the call API */
     bool detached;           /* spawned through the call API: no client */
