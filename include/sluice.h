@@ -186,10 +186,11 @@ int sl_fail(sl_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3
 
 /* ---- cancellation and time -------------------------------------------- */
 
-/* Sleep up to `seconds`. Returns 0 after the full time, or SL_ECANCELED at
+/* Sleep up to `seconds`. Returns 0 once the time is up, or SL_ECANCELED at
  * once if the call is (or becomes) cancelled. Use it instead of sleep(3).
- * A sleep of 0.1 s or more ends on the container's next millisecond tick,
- * so up to 1 ms late: thousands of sleepers then wake, and send, together.
+ * A sleep of 0.1 s or more ends on the container's nearest millisecond
+ * tick, so within 0.5 ms of the time asked: thousands of sleepers then
+ * wake, and send, together.
  * A function that ignores cancellation for longer than the server's grace
  * period (default 5 s) has its container killed and replaced. */
 int sl_sleep(sl_call *c, double seconds);

@@ -1107,24 +1107,25 @@ int sl_rt_wait_locked(struct sl_call *c, const struct timespec *deadline)
     return pthread_cond_timedwait(&c->cv, &g_ct.out_mu, deadline) == ETIMEDOUT ? SL_ETIMEDOUT : 0;
 }
 
-/* A sleep of at least SLEEP_GRID_MIN_S ends on the next SLEEP_GRID_NS
- * boundary of the monotonic clock: up to 1 ms, and at most 1%, late (a
- * generator that sleeps again right after a wake-up loses nearly the whole
- * step each time). Sleepers whose ends fall in the same millisecond then
- * share one timer interrupt, and their events reach the server, and from
- * it the clients, together, where each used to cost its own interrupt,
- * wake-up and write at every stage. With 10,000 of the seed's streams (20
- * events per ms) the machine's CPU time over the run fell by 40 to 70%,
- * for about 8 ms more lateness at the tenth event (docs/bench.md). */
+/* A sleep of at least SLEEP_GRID_MIN_S ends on the nearest SLEEP_GRID_NS
+ * tick of the monotonic clock: within half a millisecond of the time asked
+ * (and 0.5% of it). Sleepers whose ends fall near the same tick then share
+ * one timer interrupt, and their events reach the server, and from it the
+ * clients, together, where each used to cost its own interrupt, wake-up
+ * and write at every stage. With 10,000 of the seed's streams (20 events
+ * per ms) the machine's CPU time over the run fell by 40 to 70%
+ * (docs/bench.md). Nearest, not next: a generator sleeps again just after
+ * a tick, so rounding up made every sleep nearly a whole tick long, and the
+ * seed's ten events 9 ms late. */
 #define SLEEP_GRID_NS 1000000L
 #define SLEEP_GRID_MIN_S 0.1
 
-static void round_up_to_grid(struct timespec *t)
+static void round_to_grid(struct timespec *t)
 {
     long over = t->tv_nsec % SLEEP_GRID_NS;
-    if (over == 0)
-        return;
-    t->tv_nsec += SLEEP_GRID_NS - over;
+    t->tv_nsec -= over;
+    if (over >= SLEEP_GRID_NS / 2)
+        t->tv_nsec += SLEEP_GRID_NS;
     if (t->tv_nsec >= 1000000000L) {
         t->tv_sec++;
         t->tv_nsec -= 1000000000L;
@@ -1136,7 +1137,7 @@ int sl_rt_sleep(struct sl_call *c, double seconds)
     struct timespec deadline;
     sl_rt_deadline(seconds, &deadline);
     if (seconds >= SLEEP_GRID_MIN_S)
-        round_up_to_grid(&deadline);
+        round_to_grid(&deadline);
     pthread_mutex_lock(&g_ct.out_mu);
     int r = 0;
     while (!c->cancelled && r != SL_ETIMEDOUT)
