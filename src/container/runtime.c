@@ -1113,7 +1113,7 @@ int sl_rt_wait_locked(struct sl_call *c, const struct timespec *deadline)
  * one timer interrupt, and their events reach the server, and from it the
  * clients, together, where each used to cost its own interrupt, wake-up
  * and write at every stage. With 10,000 of the seed's streams (20 events
- * per ms) the machine's CPU time over the run fell by 40 to 70%
+ * per ms) the server tree's CPU time over the run fell by 14 to 25%
  * (docs/bench.md). Nearest, not next: a generator sleeps again just after
  * a tick, so rounding up made every sleep nearly a whole tick long, and the
  * seed's ten events 9 ms late. */
