@@ -13,8 +13,8 @@
  * it), and queued calls start new containers as usual.
  */
 #include <errno.h>
-#include <stdint.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
