@@ -3,15 +3,16 @@
 # peers in one run, one table (docs/bench.md says how to read it).
 #
 #   firehose  one client reads 1,000,000 tiny SSE events (quick: 100,000)
-#   hello     a trivial GET under wrk -t2 -c64; then 10,000 clients
+#   hello     a trivial GET under wrk -t2 -c64 for 10 s (quick: 2 s); then 10,000 clients
 #             connecting at once, one GET each (quick: 1,000)
 #   stream    the seed's example, /stream_me (10 events 0.5 s apart), with
-#             1, 1,000 and 10,000 concurrent clients (quick: 1, 100):
+#             1, 1,000 and 10,000 concurrent clients (quick: 1, 100, and
+#             the async peer only):
 #             completions, lateness p50/p99, server RSS; at 1,000 and
 #             10,000 a second, warm burst on the same server (not quick)
 #   h2        HTTP/2 (h2c, prior knowledge) under h2load: hello, firehose,
-#             stream_me multiplexed; uvicorn has no HTTP/2
-#   map       100,000 inputs mapped and streamed to curl
+#             stream_me multiplexed (not quick); uvicorn has no HTTP/2
+#   map       100,000 inputs mapped and streamed to curl (quick: 30,000)
 #   calls     cold start, warm remote round trip, remote stream
 #
 # Peers: FastAPI StreamingResponse on uvicorn (bench/peer/app.py) for HTTP,
@@ -44,9 +45,12 @@ while (( $# )); do
 done
 want() { [[ ,$ONLY, == *,$1,* ]]; }
 
+# Quick runs fit in a minute on a 2-core VM: each stream run takes 4.5 s of
+# the seed's sleeps plus a server start, so quick runs drop the seed's sync
+# generator (the async twin stays) and the HTTP/2 streams, and map fewer.
 if (( QUICK )); then
-  FIRE_N=100000; WRK_D=3; BURST_C=1000; CLIENTS="1 100"; SYNC_MAX_S=10; STREAM_TIMEOUT=30; RAMP_CLIENTS=; RAMP_S=1; WARM_BURST=0; FRESH_REPS=1
-  H2_STREAMS="10x10"; MAP_N=100000; MAP_BIG=200000; MAP_REPS=1; COLD_N=20; WARM_N=1000
+  FIRE_N=100000; WRK_D=2; BURST_C=1000; CLIENTS="1 100"; SYNC_MAX_S=0; STREAM_TIMEOUT=30; RAMP_CLIENTS=; RAMP_S=1; WARM_BURST=0; FRESH_REPS=1
+  H2_STREAMS=""; MAP_N=30000; MAP_BIG=200000; MAP_REPS=1; COLD_N=20; WARM_N=1000
 else
   FIRE_N=1000000; WRK_D=10; BURST_C=10000; CLIENTS="1 1000 10000"; SYNC_MAX_S=200; STREAM_TIMEOUT=150; RAMP_CLIENTS=10000; RAMP_S=1; WARM_BURST=1; FRESH_REPS=3
   H2_STREAMS="10x100 100x100"; MAP_N=100000; MAP_BIG=1000000; MAP_REPS=3; COLD_N=39; WARM_N=5000
@@ -402,6 +406,7 @@ wl_stream_c() {  # wl_stream_c C
   est=$(( (c + 39) / 40 * 5 ))
   if (( est > SYNC_MAX_S )); then
     local why="n/a (not run: 40-thread pool => ~${est} s)"
+    (( QUICK )) && why="n/a (not run in quick runs)"
     ps=("$why" "$why" "$why" "$why" "$why" "")
     note "peer, seed's sync generator: not run with $c clients (~${est} s > ${SYNC_MAX_S} s budget)"
   else
