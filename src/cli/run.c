@@ -18,8 +18,10 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,11 +52,19 @@ static double now_s(void)
 
 /* ---- the server child ---- */
 
+/* How long the server gets to stop on SIGTERM before SIGKILL, and how long
+ * its output then gets to reach EOF: a container that outlives the server
+ * still holds the pipe, and must not hold this command with it. */
+#define STOP_GRACE_S 10.0
+#define DRAIN_GRACE_S 2.0
+
 typedef struct server_child {
     pid_t pid;
     int out;            /* its stdout */
     char base[128];     /* http://127.0.0.1:PORT */
     pthread_t drain;
+    atomic_bool drained; /* the drain saw EOF (or an error) */
+    atomic_bool quit;    /* the drain should stop now */
 } server_child;
 
 /* Copies the server's stdout (the app's prints) to our stderr. */
@@ -62,10 +72,18 @@ static void *drain_main(void *arg)
 {
     server_child *sc = arg;
     char buf[4096];
-    ssize_t n;
-    while ((n = read(sc->out, buf, sizeof buf)) > 0)
-        if (write(2, buf, (size_t)n) < 0)
+    while (!atomic_load(&sc->quit)) {
+        struct pollfd p = {sc->out, POLLIN, 0};
+        int k = poll(&p, 1, 100);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k == 0)
+            continue;
+        ssize_t n = k < 0 ? -1 : read(sc->out, buf, sizeof buf);
+        if (n <= 0 || write(2, buf, (size_t)n) < 0)
             break;
+    }
+    atomic_store(&sc->drained, true);
     return NULL;
 }
 
@@ -105,11 +123,39 @@ static int start_server(const char *app, server_child *sc)
     return r;
 }
 
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Reaps the server within STOP_GRACE_S of SIGTERM, or kills it. */
+static void reap_server(pid_t pid)
+{
+    double give_up = now_s() + STOP_GRACE_S;
+    kill(pid, SIGTERM);
+    for (;;) {
+        pid_t w = waitpid(pid, NULL, WNOHANG);
+        if (w == pid || (w < 0 && errno != EINTR))
+            return;
+        if (now_s() > give_up) {
+            fprintf(stderr, "sluice: the server did not stop within %.0f s: killing it\n", STOP_GRACE_S);
+            kill(pid, SIGKILL);
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+            return;
+        }
+        sleep_ms(10);
+    }
+}
+
 static void stop_server(server_child *sc)
 {
-    kill(sc->pid, SIGTERM);
-    while (waitpid(sc->pid, NULL, 0) < 0 && errno == EINTR)
-        ;
+    reap_server(sc->pid);
+    double give_up = now_s() + DRAIN_GRACE_S;
+    while (!atomic_load(&sc->drained) && now_s() < give_up)
+        sleep_ms(10);
+    atomic_store(&sc->quit, true);
     pthread_join(sc->drain, NULL);
     close(sc->out);
 }
