@@ -8,7 +8,7 @@
 
 DEB_PACKAGES := build-essential cmake pkg-config curl python3 \
 	libuv1-dev libh2o-dev libssl-dev libjansson-dev libmsgpack-dev libcmocka-dev \
-	libcurl4-openssl-dev
+	libcurl4-openssl-dev procps iproute2
 BENCH_PACKAGES := wrk nghttp2-client python3-fastapi python3-uvicorn
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 FUZZ_TARGETS := fuzz_frame fuzz_value fuzz_json_args

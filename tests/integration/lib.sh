@@ -93,3 +93,36 @@ under_asan() { case "$(ldd "$SLUICE")" in *libasan*) return 0 ;; *) return 1 ;; 
 
 # rss_kb PID: resident memory of a process.
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# kill_tree PID: kills a process and every descendant (a CLI's own server,
+# its zygote and containers).
+kill_tree() {
+    local c
+    for c in $(pgrep -P "$1" 2>/dev/null); do kill_tree "$c"; done
+    kill -9 "$1" 2>/dev/null || true
+}
+
+# bounded SECS WHAT CMD...: runs CMD (redirections apply to it). Past SECS
+# it prints what each sluice process was doing, and what every server in
+# CMD's tree reports on /_sluice/status, then fails naming WHAT: a hang
+# names its step and leaves evidence instead of running into ctest's timeout.
+bounded() {
+    local secs=$1 what=$2 pid; shift 2
+    "$@" <&0 &
+    pid=$!
+    for _ in $(seq 1 $((secs * 10))); do
+        if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; return $?; fi
+        sleep 0.1
+    done
+    {
+        echo "--- $what: still running after ${secs}s; the sluice processes:"
+        ps -eo pid,ppid,stat,etime,wchan:24,args --forest | grep -E 'sluice|PID' | grep -v grep
+        local p port
+        for p in $(pgrep -f 'sluice serve'); do
+            port=$(ss -ltnpH 2>/dev/null | grep "pid=$p," | grep -o '127.0.0.1:[0-9]*' | head -1)
+            [ -n "$port" ] && echo "--- status of server $p ($port)" && curl -s -m 5 "http://$port/_sluice/status"
+        done
+    } >&2
+    kill_tree "$pid"
+    fail "$what: still running after ${secs}s"
+}

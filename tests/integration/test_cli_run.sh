@@ -38,7 +38,10 @@ pass "sluice map --inputs FILE: one JSON value per line (a list is an argument l
 
 # inputs from a file larger than one chunk, and from a pipe
 seq 0 120000 >"$TMP/many"
-"$SLUICE" map "$SRC/examples/map.c" map_me --inputs "$TMP/many" >"$TMP/many.out" || fail "map --inputs of 120,001 lines"
+bounded 60 "map --inputs of 120,001 lines" "$SLUICE" map "$SRC/examples/map.c" map_me --inputs "$TMP/many" >"$TMP/many.out" ||
+    fail "map --inputs of 120,001 lines"
 seq 0 120000 | sed 's/^/segment /' | cmp -s - "$TMP/many.out" || fail "map --inputs of 120,001 lines: wrong output"
-seq 0 9 | "$SLUICE" map "$SRC/examples/map.c" map_me --inputs - | tail -1 | grep -qx 'segment 9' || fail "map --inputs -"
+bounded 30 "map --inputs -" "$SLUICE" map "$SRC/examples/map.c" map_me --inputs - <<<"$(seq 0 9)" >"$TMP/pipe.out" ||
+    fail "map --inputs -"
+[ "$(tail -1 "$TMP/pipe.out")" = "segment 9" ] || fail "map --inputs -: $(cat "$TMP/pipe.out")"
 pass "sluice map --inputs streams a 120,001-line file through in chunks, in order; and reads a pipe"
