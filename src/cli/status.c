@@ -249,6 +249,8 @@ static int parse_head(const char *p, const char *end, response *res, framing *f)
     *f = (framing){false, false, 0};
     for (bool first = true; p < end; first = false) {
         const char *eol = memmem(p, (size_t)(end - p), "\r\n", 2);
+        if (!eol) /* cannot happen while end follows a CRLF; gcc cannot tell */
+            return -EPROTO;
         size_t n = (size_t)(eol - p);
         int r = first ? parse_status_line(p, n, res) : parse_header(p, n, f);
         if (r)

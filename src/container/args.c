@@ -111,37 +111,46 @@ int sl_arg_type(sl_call *c, int i)
     return sl_value_type(sl_arg_value(c, i));
 }
 
+/* All the items go in one buffer: a map over 50,000 inputs once made
+ * 50,000 buffers of msgpack's 8 KiB initial size, each kept on its own. */
 int sl_args_split_list(sl_call *c, int i, const void *const **items, const size_t **lens, size_t *n)
 {
     const msgpack_object_array *a = args(c);
     if (!a || i < 0 || (uint32_t)i >= a->size || a->ptr[i].type != MSGPACK_OBJECT_ARRAY)
         return SL_EINVAL;
     const msgpack_object_array *list = &a->ptr[i].via.array;
-    void **its = calloc(list->size ? list->size : 1, sizeof *its);
-    size_t *ls = calloc(list->size ? list->size : 1, sizeof *ls);
-    if (!its || !ls || sl_rt_keep(c, its) || sl_rt_keep(c, ls)) {
-        free(ls);
+    /* kept at once: sl_rt_keep frees what it cannot keep */
+    const void **its = calloc(list->size ? list->size : 1, sizeof *its);
+    if (!its || sl_rt_keep(c, its))
         return SL_ENOMEM;
-    }
+    size_t *ends = calloc(list->size ? list->size : 1, sizeof *ends);
+    if (!ends || sl_rt_keep(c, ends))
+        return SL_ENOMEM;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     for (uint32_t k = 0; k < list->size; k++) {
-        msgpack_sbuffer sb;
-        msgpack_packer pk;
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
         /* a list element is one input: an array already is an argument
          * list (starmap-style), anything else becomes a list of one */
         int r = list->ptr[k].type == MSGPACK_OBJECT_ARRAY ? msgpack_pack_object(&pk, list->ptr[k])
                                                            : msgpack_pack_array(&pk, 1) || msgpack_pack_object(&pk, list->ptr[k]);
-        if (r || sl_rt_keep(c, sb.data)) {
-            if (r)
-                msgpack_sbuffer_destroy(&sb);
+        if (r) {
+            msgpack_sbuffer_destroy(&sb);
             return SL_ENOMEM;
         }
-        its[k] = sb.data;
-        ls[k] = sb.size;
+        ends[k] = sb.size;
+    }
+    if (sb.data && sl_rt_keep(c, sb.data))
+        return SL_ENOMEM;
+    /* the buffer moved as it grew: pointers only now, lengths from ends */
+    for (uint32_t k = list->size; k-- > 0;) {
+        size_t start = k ? ends[k - 1] : 0;
+        its[k] = sb.data + start;
+        ends[k] -= start;
     }
     *items = (const void *const *)its;
-    *lens = ls;
+    *lens = ends;
     *n = list->size;
     return 0;
 }

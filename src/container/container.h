@@ -87,7 +87,7 @@ struct sl_call {
     char *fail_msg;           /* owned */
     /* Strings handed to the app (decoded query params): freed at the end. */
     void **allocs;
-    size_t nallocs;
+    size_t nallocs, allocs_cap;
     void *args;               /* decoded typed arguments (args.c), or NULL */
     struct sl_handle *handles; /* open handles it made (under the output lock) */
     bool wake_pending;        /* results arrived; sl_handles_wake will signal cv */

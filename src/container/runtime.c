@@ -1177,12 +1177,17 @@ bool sl_rt_cancelled(const struct sl_call *c)
 
 int sl_rt_keep(struct sl_call *c, void *p)
 {
-    void **a = realloc(c->allocs, (c->nallocs + 1) * sizeof *a);
-    if (!a) {
-        free(p);
-        return SL_ENOMEM;
+    if (c->nallocs == c->allocs_cap) {
+        /* doubling: a call may keep many (every decoded query parameter) */
+        size_t cap = c->allocs_cap ? 2 * c->allocs_cap : 8;
+        void **a = realloc(c->allocs, cap * sizeof *a);
+        if (!a) {
+            free(p);
+            return SL_ENOMEM;
+        }
+        c->allocs = a;
+        c->allocs_cap = cap;
     }
-    c->allocs = a;
-    a[c->nallocs++] = p;
+    c->allocs[c->nallocs++] = p;
     return 0;
 }
