@@ -24,6 +24,10 @@
 #include "proto/limits.h"
 #include "server/server.h"
 
+/* after h2o.h, which it needs; see server/compat/khash.h */
+#include <h2o/http2.h>
+#include <h2o/http2_internal.h>
+
 static sl_list g_all = {&g_all, &g_all};     /* every live stream */
 static sl_list g_dirty = {&g_dirty, &g_dirty}; /* streams with something to flush */
 static size_t g_nstreams;
@@ -506,17 +510,41 @@ static int conn_fd(h2o_req_t *req)
     return sock ? h2o_socket_get_fd(sock) : -1;
 }
 
+/* An HTTP/2 stream whose own flow-control window the client keeps shut,
+ * on a connection that still takes data, is reset alone (RST_STREAM with
+ * CANCEL), as h2o does for a client's own RST_STREAM: the client's other
+ * streams go on. h2o 2.2 has no public call for it; these are its
+ * internals (h2o/http2_internal.h), as its connection.c uses them. false
+ * when the whole connection is stuck (or closing): that one is shut down. */
+static bool reset_http2_stream(h2o_req_t *req)
+{
+    if (req->version < 0x200)
+        return false;
+    h2o_http2_conn_t *conn = (h2o_http2_conn_t *)req->conn;
+    h2o_http2_stream_t *st = H2O_STRUCT_FROM_MEMBER(h2o_http2_stream_t, req, req);
+    if (conn->state >= H2O_HTTP2_CONN_STATE_IS_CLOSING || st->state == H2O_HTTP2_STREAM_STATE_END_STREAM ||
+        h2o_http2_window_get_window(&st->output_window) > 0 || h2o_http2_window_get_window(&conn->_write.window) <= 0)
+        return false;
+    h2o_http2_encode_rst_stream_frame(&conn->_write.buf, st->stream_id, -H2O_HTTP2_ERROR_CANCEL);
+    h2o_http2_conn_request_write(conn);
+    h2o_http2_stream_reset(conn, st); /* may dispose the request now */
+    return true;
+}
+
 /* A client that left a write unread past the deadline is as good as gone:
- * cancel its call and shut its socket down, so h2o fails the write, closes
- * the connection and disposes the request. (Over HTTP/2 that closes the
- * whole connection: h2o 2.2 offers no way to reset one stream.) */
+ * cancel its call, and reset its stream (HTTP/2, when only that stream is
+ * stuck) or shut its socket down, so h2o fails the write, closes the
+ * connection and disposes the request. May free s. */
 static void drop_slow_client(sl_stream *s)
 {
     char why[96];
     snprintf(why, sizeof why, "client read nothing for %.0f s", sl_cfg.write_timeout);
-    int fd = conn_fd(s->req);
-    sl_stream_cancel(s, why);
+    h2o_req_t *req = s->req;
+    int fd = conn_fd(req);
     s->send_started = sl_now(); /* one drop per deadline, not one per sweep */
+    sl_stream_cancel(s, why);
+    if (reset_http2_stream(req))
+        return;
     if (fd >= 0)
         shutdown(fd, SHUT_RDWR);
 }

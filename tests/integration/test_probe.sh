@@ -489,3 +489,40 @@ alive("HTTP/2 clients dropped for not reading")
 ' "HTTP/2 slow readers"
 wait_for 30 "every dropped stream freed" open_streams
 pass "10 HTTP/2 clients that stop reading with 20 streams each: dropped at the write deadline, every stream freed"
+
+# ---- HTTP/2: a client that stops reading one stream, and reads the
+# others: at the write deadline that stream alone is reset (RST_STREAM);
+# the connection and its other streams go on ----
+dropped() { grep -c 'big cancelled: client read nothing for 3 s' "$TMP/server.err" || true; }
+n0=$(dropped)
+probe '
+s = socket.create_connection(("127.0.0.1", PORT), timeout=20)
+# a connection window of 1 GiB, so the stalled stream (65,535 bytes of
+# stream window, never updated) cannot close it for the others
+s.sendall(H2_PREFACE + frame(8, 0, 0, struct.pack(">I", 1 << 30)) +
+          frame(1, END_STREAM | END_HEADERS, 1, h2_headers("GET", "/big")) +
+          frame(1, END_STREAM | END_HEADERS, 3, h2_headers("GET", "/events")))
+buf, reset, goaway, before, after = b"", None, False, 0, 0
+end = time.time() + 20
+while time.time() < end and after < 5:
+    b = s.recv(65536)
+    if not b:
+        break
+    buf += b
+    while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+        n, t = int.from_bytes(buf[:3], "big"), buf[3]
+        sid = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
+        payload, buf = buf[9:9 + n], buf[9 + n:]
+        goaway = goaway or t == 7
+        if t == 3 and sid == 1:
+            reset = payload
+        if t == 0 and sid == 3 and payload:
+            after, before = (after + 1, before) if reset else (after, before + 1)
+s.close()
+check(reset == RST_CANCEL, "the stalled stream was not reset with CANCEL: %r" % (reset,))
+check(not goaway, "the connection was closed under the other stream (GOAWAY)")
+check(before >= 10 and after >= 5, "the other stream: %d events before the reset, %d after" % (before, after))
+alive("an HTTP/2 stream reset at the write deadline")
+' "HTTP/2 stream reset alone"
+[ "$(dropped)" = $((n0 + 1)) ] || fail "no log line for the reset stream ($n0 before, $(dropped) after)"
+pass "HTTP/2: a stream its client stops reading is reset alone (RST_STREAM CANCEL) at the write deadline; the connection's other stream goes on"
