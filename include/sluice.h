@@ -97,6 +97,11 @@ typedef struct sl_function_opts {
     int buffer_containers;      /* while the function is busy, this many idle
                                    containers are kept ready beyond demand;
                                    default 0 */
+                                /* With either of those two set, each of the
+                                   function's containers makes its input
+                                   threads (max_inputs, at most 1,000) while it
+                                   waits, so a first burst does not wait for
+                                   them (about 10 KiB resident a thread). */
     double scaledown_window;    /* seconds an idle container lives; default 60 */
 
     /* GPUs: "any", a model ("H100"), or a model and count ("A100:2", "any:2").

@@ -692,6 +692,38 @@ static void start_workers(int n)
     }
 }
 
+/* Input threads a warm container makes before its first input: all of
+ * max_inputs, but no more than this (max_inputs may be 10,000). */
+#define PREWARM_MAX 1000
+
+static int g_prewarm_target;
+
+/* A function that asked for warm containers (min_containers or
+ * buffer_containers) has each container make its input threads while it
+ * waits, so its first burst does not pay one thread creation per input
+ * (75 to 160 us each on the 2-core VM: docs/bench.md). Counted in nworkers
+ * before each start, as start_workers does, so the reader never makes one
+ * too many; a failure only leaves the rest to be made on demand. */
+static void *prewarm_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&g_ct.mu);
+        bool more = g_ct.nworkers < g_prewarm_target && !g_ct.shutting_down;
+        if (more)
+            g_ct.nworkers++;
+        pthread_mutex_unlock(&g_ct.mu);
+        if (!more)
+            return NULL;
+        if (start_thread(worker_main) != 0)
+            break;
+    }
+    pthread_mutex_lock(&g_ct.mu);
+    g_ct.nworkers--;
+    pthread_mutex_unlock(&g_ct.mu);
+    return NULL;
+}
+
 static void wake_workers(int wakes, int starts)
 {
     for (int i = 0; i < wakes; i++)
@@ -1053,6 +1085,12 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd, volatile uint32_t *c
         }
     }
     emit(SL_FRAME_READY, 0, NULL, 0);
+    if (info.min_containers > 0 || info.buffer_containers > 0) {
+        g_prewarm_target = g_ct.max_inputs < PREWARM_MAX ? g_ct.max_inputs : PREWARM_MAX;
+        if ((r = start_thread(prewarm_main))) /* then they are made on demand */
+            fprintf(stderr, "sluice: container %d (%s): cannot make input threads ahead: %s\n", (int)getpid(),
+                    g_ct.def->name, strerror(-r));
+    }
 
     for (;;) { /* this thread starts as the reader */
         reader_loop();

@@ -4,6 +4,26 @@ source "$(dirname "$0")/lib.sh"
 export SLUICE_GPUS=fake:1
 start_server "$SRC/tests/integration/apps/lifecycle.c"
 
+# A function with min_containers has its container before any request, and
+# the container makes its max_inputs input threads while it waits: a first
+# burst of 50 finds a thread for each input and makes none.
+wait_for 10 "the warm container" holds warm 'len(f["containers"]) == 1 and f["containers"][0]["state"] == "ready"'
+wpid=$(status warm 'f["containers"][0]["pid"]')
+threads() { awk '/^Threads/ {print $2}' "/proc/$wpid/status"; }
+input_threads_made() { [ "$(threads)" -ge 50 ]; }
+wait_for 10 "the warm container's 50 input threads" input_threads_made
+t0=$(threads)
+pids=()
+for i in $(seq 1 50); do
+    curl -sS "$BASE/warm" >"$TMP/warm.$i" &
+    pids+=($!)
+done
+wait "${pids[@]}"
+[ "$(cat "$TMP"/warm.* | grep -c "^warm in $wpid$")" = 50 ] || fail "the burst did not all run in the warm container: $(sort "$TMP"/warm.* | uniq -c)"
+# (the reader's sentinel thread may start meanwhile: one more, not an input's)
+[ "$(threads)" -le $((t0 + 1)) ] || fail "the burst made threads: $t0 -> $(threads)"
+pass "min_containers: a container from the start, with its 50 input threads made before the first burst ($t0 threads)"
+
 for i in 1 2 3; do curl -sS "$BASE/hooked" >/dev/null; done
 [ "$(grep -c '^enter ran in' "$TMP/server.out")" = 1 ] || fail "enter ran $(grep -c '^enter ran in' "$TMP/server.out") times for 3 calls in one container"
 wait_for 10 "the idle container scaled down and ran its exit hook" grep -q '^exit ran in' "$TMP/server.out"

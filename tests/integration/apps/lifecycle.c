@@ -120,3 +120,11 @@ static int hog(sl_call *c)
     return sl_returnf(c, "allocated %lld MiB\n", mb);
 }
 SL_WEB_ENDPOINT(hog, .memory = 64);
+
+/* Kept warm: one container from the start, 50 inputs at a time. */
+static int warm(sl_call *c)
+{
+    sl_sleep(c, 0.5);
+    return sl_returnf(c, "warm in %d\n", (int)getpid());
+}
+SL_WEB_ENDPOINT(warm, .min_containers = 1, .max_inputs = 50);
