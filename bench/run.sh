@@ -392,6 +392,24 @@ fresh_figs() {  # fresh_figs SIDE: stream_one's figures, joined by '|'
   [[ $1 == sluice ]] && rss="$ST_RSS (server process $ST_SRV)"
   echo "$ST_OK|$ST_P50|$ST_P99|$rss|$ST_PSS|$ST_REF"
 }
+# warm_containers_burst C: the seed's example with .min_containers = 10
+# (bench/apps/streaming_warm.c) on a fresh server, given time to start its
+# containers and their input threads, takes a burst of C. Sets WC (6 figures).
+warm_containers_burst() {
+  local c=$1 i
+  WC=(n/a n/a n/a n/a n/a "")
+  start_sluice bench/apps/streaming_warm.c "stream-warmct-$c" || return 0
+  for i in $(seq 300); do
+    [[ $(curl -s "http://$HOST:$SL_PORT/_sluice/status" | "$PY" -c 'import json,sys
+f = [f for f in json.load(sys.stdin)["functions"] if f["name"] == "stream_me"][0]
+print(sum(ct["state"] == "ready" for ct in f["containers"]))' 2>/dev/null) == 10 ]] && break
+    sleep 0.1
+  done
+  sleep 2  # their threads: 100 a container, about 10 ms of work each
+  stream_one "stream-sluice-warmct-c$c" "$SL_PORT" /stream_me "$SL_PID" "$c" "$STREAM_TIMEOUT"
+  IFS='|' read -r -a WC <<<"$(fresh_figs sluice)"
+  stop "$SL_PID"
+}
 wl_stream_c() {  # wl_stream_c C
   local c=$1 s=() pa=() ps=() est sw=() paw=() reps=1
   (( c >= 1000 )) && reps=$FRESH_REPS
@@ -420,6 +438,10 @@ wl_stream_c() {  # wl_stream_c C
   stream_rows "$c" "peer: seed's sync generator" "${s[@]}" "${ps[@]}"
   stream_rows "$c" "peer: async generator" "${s[@]}" "${pa[@]}"
   (( WARM_BURST && c > 1 )) && stream_rows "$c" "second burst on the same server (containers warm), peer: async generator (its second burst too)" "${sw[@]}" "${paw[@]}"
+  if (( WARM_BURST && c == 1000 )); then
+    warm_containers_burst "$c"
+    stream_rows "$c" "first burst, fresh server with warm containers (the example with .min_containers = 10, bench/apps/streaming_warm.c), peer: async generator (fresh)" "${WC[@]}" "${pa[@]}"
+  fi
   return 0
 }
 wl_stream() { local c; for c in $CLIENTS; do wl_stream_c "$c"; done; wl_stream_ramped; }
