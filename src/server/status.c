@@ -18,7 +18,10 @@ static const char *state_name(sl_container_state s)
 
 static json_t *container_json(const sl_container *ct)
 {
-    return json_pack("{s:i, s:i, s:s, s:i, s:s}", "id", (int)ct->id, "pid", ct->pid, "state", state_name(ct->state),
+    /* null, not 0, while the zygote has not yet said which process it is:
+     * a script that kills the pids it reads must not kill its own group */
+    json_t *pid = ct->pid > 0 ? json_integer(ct->pid) : json_null();
+    return json_pack("{s:i, s:o, s:s, s:i, s:s}", "id", (int)ct->id, "pid", pid, "state", state_name(ct->state),
                      "inputs_in_flight", ct->inflight, "gpu", ct->gpus);
 }
 
