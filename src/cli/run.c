@@ -56,15 +56,14 @@ static double now_s(void)
  * its output then gets to reach EOF: a container that outlives the server
  * still holds the pipe, and must not hold this command with it. */
 #define STOP_GRACE_S 10.0
-#define DRAIN_GRACE_S 2.0
+#define DRAIN_GRACE_S 2
 
 typedef struct server_child {
     pid_t pid;
     int out;            /* its stdout */
     char base[128];     /* http://127.0.0.1:PORT */
     pthread_t drain;
-    atomic_bool drained; /* the drain saw EOF (or an error) */
-    atomic_bool quit;    /* the drain should stop now */
+    atomic_bool quit;   /* the drain should stop now */
 } server_child;
 
 /* Copies the server's stdout (the app's prints) to our stderr. */
@@ -74,16 +73,13 @@ static void *drain_main(void *arg)
     char buf[4096];
     while (!atomic_load(&sc->quit)) {
         struct pollfd p = {sc->out, POLLIN, 0};
-        int k = poll(&p, 1, 100);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k == 0)
+        int k = poll(&p, 1, 100); /* a wake-up each 100 ms to see quit */
+        if (k == 0 || (k < 0 && errno == EINTR))
             continue;
         ssize_t n = k < 0 ? -1 : read(sc->out, buf, sizeof buf);
         if (n <= 0 || write(2, buf, (size_t)n) < 0)
             break;
     }
-    atomic_store(&sc->drained, true);
     return NULL;
 }
 
@@ -152,11 +148,13 @@ static void reap_server(pid_t pid)
 static void stop_server(server_child *sc)
 {
     reap_server(sc->pid);
-    double give_up = now_s() + DRAIN_GRACE_S;
-    while (!atomic_load(&sc->drained) && now_s() < give_up)
-        sleep_ms(10);
-    atomic_store(&sc->quit, true);
-    pthread_join(sc->drain, NULL);
+    struct timespec by;
+    clock_gettime(CLOCK_REALTIME, &by);
+    by.tv_sec += DRAIN_GRACE_S;
+    if (pthread_timedjoin_np(sc->drain, NULL, &by) != 0) {
+        atomic_store(&sc->quit, true);
+        pthread_join(sc->drain, NULL);
+    }
     close(sc->out);
 }
 
