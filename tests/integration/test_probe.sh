@@ -85,13 +85,18 @@ H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0)
 END_STREAM, END_HEADERS = 1, 4
 RST_CANCEL = b"\x00\x00\x00\x08"
 
-def h2_frames(buf):
+def h2_split(buf, partial=False):
+    """The frames at the start of buf, as (type, flags, stream, payload), and the
+    bytes left: a frame not yet whole stays in them, or with partial comes cut."""
     out = []
-    while len(buf) >= 9:
+    while len(buf) >= 9 and (partial or len(buf) >= 9 + int.from_bytes(buf[:3], "big")):
         n = int.from_bytes(buf[:3], "big")
         out.append((buf[3], buf[4], int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF, buf[9:9 + n]))
         buf = buf[9 + n:]
-    return out
+    return out, buf
+
+def h2_frames(buf):
+    return h2_split(buf, partial=True)[0]
 
 def h2(data, secs=1.0):
     """Sends HTTP/2 frames after the preface; the frames that come back in secs."""
@@ -508,11 +513,8 @@ while time.time() < end and after < 5:
     b = s.recv(65536)
     if not b:
         break
-    buf += b
-    while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
-        n, t = int.from_bytes(buf[:3], "big"), buf[3]
-        sid = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
-        payload, buf = buf[9:9 + n], buf[9 + n:]
+    frames, buf = h2_split(buf + b)
+    for t, _, sid, payload in frames:
         goaway = goaway or t == 7
         if t == 3 and sid == 1:
             reset = payload
