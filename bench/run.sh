@@ -393,12 +393,16 @@ fresh_figs() {  # fresh_figs SIDE: stream_one's figures, joined by '|'
   echo "$ST_OK|$ST_P50|$ST_P99|$rss|$ST_PSS|$ST_REF"
 }
 # warm_containers_burst C: the seed's example with .min_containers = 10
-# (bench/apps/streaming_warm.c) on a fresh server, given time to start its
-# containers and their input threads, takes a burst of C. Sets WC (6 figures).
+# added (a copy made from examples/streaming.c into $OUT) on a fresh server,
+# given time to start its containers and their input threads, takes a burst
+# of C. Sets WC (6 figures).
 warm_containers_burst() {
-  local c=$1 i
+  local c=$1 i app=$OUT/streaming_warm.c
   WC=(n/a n/a n/a n/a n/a "")
-  start_sluice bench/apps/streaming_warm.c "stream-warmct-$c" || return 0
+  sed 's/^SL_WEB_ENDPOINT(stream_me, \(.*\));$/SL_WEB_ENDPOINT(stream_me, \1, .min_containers = 10);/' \
+    examples/streaming.c >"$app"
+  grep -q 'min_containers = 10' "$app" || { note "no SL_WEB_ENDPOINT(stream_me, ...) line in examples/streaming.c to add min_containers to"; return 0; }
+  start_sluice "$app" "stream-warmct-$c" || return 0
   for i in $(seq 300); do
     [[ $(curl -s "http://$HOST:$SL_PORT/_sluice/status" | "$PY" -c 'import json,sys
 f = [f for f in json.load(sys.stdin)["functions"] if f["name"] == "stream_me"][0]
@@ -440,7 +444,7 @@ wl_stream_c() {  # wl_stream_c C
   (( WARM_BURST && c > 1 )) && stream_rows "$c" "second burst on the same server (containers warm), peer: async generator (its second burst too)" "${sw[@]}" "${paw[@]}"
   if (( WARM_BURST && c == 1000 )); then
     warm_containers_burst "$c"
-    stream_rows "$c" "first burst, fresh server with warm containers (the example with .min_containers = 10, bench/apps/streaming_warm.c), peer: async generator (fresh)" "${WC[@]}" "${pa[@]}"
+    stream_rows "$c" "first burst, fresh server with warm containers (examples/streaming.c with .min_containers = 10), peer: async generator (fresh)" "${WC[@]}" "${pa[@]}"
   fi
   return 0
 }
