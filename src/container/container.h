@@ -65,8 +65,9 @@ struct sl_call {
     sl_request *req;          /* owned; immutable while the call runs, but
                                  a batch points req->body at each input */
     bool is_batch;            /* a batch of a map's inputs (proto/batch.h) */
-    pthread_cond_t cv;        /* signalled on credit it waits for, on
-                                 cancel, on handle results; sl_sleep
+    pthread_cond_t cv;        /* when it runs on a thread's own stack (no
+                                 fiber): signalled on credit it waits for,
+                                 on cancel, on handle results; sl_sleep
                                  waits on it too */
     bool cancelled;
     unsigned credit_waiters;  /* threads waiting for credit: only then
@@ -92,6 +93,11 @@ struct sl_call {
     struct sl_handle *handles; /* open handles it made (under the output lock) */
     bool wake_pending;        /* results arrived; sl_handles_wake will signal cv */
     struct sl_call *next_queued;
+    /* How it runs (runtime.c, sched.c). */
+    struct sl_fiber *fiber;   /* the fiber it runs on; NULL: a thread's own stack */
+    bool on_reader;           /* the reader thread runs it (run_inline) */
+    bool waited;              /* it waited in sluice: it is not quick */
+    uint32_t batch_input;     /* a batch: 1 + the input it runs (crash reports) */
 };
 
 /* An output a handle received, waiting for sl_next. */
@@ -124,6 +130,31 @@ struct sl_handle {
     struct sl_batch *batch;    /* a batch call: what it carries (map.c's) */
 };
 
+/* ---- sched.c: inputs run as fibers on a few carrier threads ---- */
+
+/* What the scheduler asks of runtime.c. */
+typedef struct sl_sched_ops {
+    struct sl_call *(*take)(void);  /* the next queued call, or NULL */
+    void (*run)(struct sl_call *c); /* runs it to its end (frees it) */
+} sl_sched_ops;
+
+/* Sets the scheduler up; out_mu is the output lock every wait and wake
+ * holds. At most max_inputs inputs are in flight. */
+void sl_sched_init(const sl_sched_ops *ops, pthread_mutex_t *out_mu, int max_inputs);
+/* `n` calls were queued (out_mu held): wakes carriers for them, or plans
+ * new ones, which sl_sched_start_pending starts (out_mu not held). */
+void sl_sched_notify_locked(int n);
+void sl_sched_start_pending(void);
+/* Waits (out_mu held) until sl_sched_wake_locked(c) or the deadline
+ * (CLOCK_MONOTONIC ns; 0: none); a call on a fiber parks it meanwhile.
+ * May return early. 0 or SL_ETIMEDOUT. */
+int sl_sched_wait_locked(struct sl_call *c, uint64_t deadline);
+void sl_sched_wake_locked(struct sl_call *c);
+/* The call the calling carrier thread runs now, or NULL. */
+struct sl_call *sl_sched_running(void);
+/* Makes `n` input stacks and the first carriers ahead (warm containers). */
+void sl_sched_prewarm(int n);
+
 /* ---- runtime.c, for handles.c ---- */
 
 /* The output lock: output, call flow state and handles are under it. */
@@ -135,9 +166,11 @@ void sl_rt_unlock(void);
 void sl_rt_unlock_flush(void);
 /* Queues a frame for the server (lock held). */
 void sl_rt_append_locked(uint8_t type, uint32_t id, const void *p, size_t len);
-/* Waits on the call's condition (lock held) until signalled or the
- * deadline (NULL: none) passes. 0 or SL_ETIMEDOUT. */
+/* Waits (lock held) until woken by sl_rt_wake_locked or the deadline
+ * (NULL: none) passes; may return early. 0 or SL_ETIMEDOUT. */
 int sl_rt_wait_locked(struct sl_call *c, const struct timespec *deadline);
+/* Wakes the call if it waits (lock held). */
+void sl_rt_wake_locked(struct sl_call *c);
 /* The CLOCK_MONOTONIC time `seconds` from now. */
 void sl_rt_deadline(double seconds, struct timespec *out);
 

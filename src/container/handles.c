@@ -74,7 +74,7 @@ static void wake_later_locked(struct sl_call *c)
         size_t cap = g_wake_cap ? g_wake_cap * 2 : 64;
         struct sl_call **w = realloc(g_wake, cap * sizeof *w);
         if (!w) {
-            pthread_cond_broadcast(&c->cv); /* no room to defer: wake now */
+            sl_rt_wake_locked(c); /* no room to defer: wake now */
             return;
         }
         g_wake = w;
@@ -210,7 +210,7 @@ void sl_handles_wake(void)
     sl_rt_lock();
     for (size_t i = 0; i < g_nwake; i++) {
         g_wake[i]->wake_pending = false;
-        pthread_cond_broadcast(&g_wake[i]->cv);
+        sl_rt_wake_locked(g_wake[i]);
     }
     g_nwake = 0;
     sl_rt_unlock();

@@ -1,8 +1,9 @@
 /*
  * runtime.c: one container. The main thread reads frames from the server;
- * each input runs on a worker thread (created on demand, up to max_inputs,
- * then reused); one writer thread sends everything the calls produce, as
- * many frames per write() as have piled up since the last one.
+ * each input runs as a fiber on a carrier thread (sched.c), or on the
+ * reader itself while the function is quick; one writer thread sends
+ * everything the calls produce, as many frames per write() as have piled
+ * up since the last one.
  */
 #include <errno.h>
 #include <signal.h>
@@ -42,16 +43,14 @@ typedef struct sl_container {
     pthread_cond_t writer_cv;  /* out became non-empty */
     pthread_cond_t drained_cv; /* out is empty and nobody writes */
     bool writer_waiting;
-    /* Calls and workers, under mu. Lock order: mu, then out_mu. */
+    /* Calls, under mu. Lock order: mu, then out_mu. */
     pthread_mutex_t mu;
     struct sl_call **calls;    /* in flight, max_inputs slots */
     int ncalls;
-    struct sl_call *queue_head, *queue_tail; /* waiting for a worker */
+    struct sl_call *queue_head, *queue_tail; /* waiting for a carrier */
     int nqueued;
-    pthread_cond_t work_cv;
-    int nworkers, idle_workers;
     int quick_streak;          /* inputs in a row that ran under INLINE_RUN_NS */
-    bool left_to_reader;       /* flush_inputs woke no worker: run_inline owes it */
+    bool left_to_reader;       /* flush_inputs told no carrier: run_inline owes it */
     bool sentinel_started;
     bool shutting_down;
 } sl_container;
@@ -60,7 +59,7 @@ static sl_container g_ct;
 
 /* Who reads the server's socket. One thread at a time is the reader. While
  * the function is quick, the reader runs queued inputs itself instead of
- * waking a worker for each (a wake-up, an interrupt to another CPU in a VM,
+ * waking a carrier for each (a wake-up, an interrupt to another CPU in a VM,
  * was most of a quick call's cost in the container). A blocking input must
  * not stop the reading of cancels and credits, so then a sentinel thread
  * takes the reading over: at once when the input blocks in sluice's own
@@ -82,8 +81,8 @@ static struct {
     bool sentinel_sleeping;            /* without a timeout (no inline runs lately) */
 } g_rd = {.read_mu = PTHREAD_MUTEX_INITIALIZER, .sent_mu = PTHREAD_MUTEX_INITIALIZER};
 
-static __thread bool tl_inline; /* this thread runs an input as the reader */
-static __thread bool tl_waited; /* the input it runs waited in sluice: not quick */
+/* The call the reader runs inline, for crash reports (carriers: sched.c). */
+static __thread struct sl_call *tl_reader_call;
 
 /* Results of one batch share a frame up to about this size. */
 #define MAX_JOINED_FRAME (64u * 1024u)
@@ -119,16 +118,16 @@ static _Noreturn void die(const char *what, int err)
     _exit(1);
 }
 
-/* Crash attribution: the call this thread runs, and where a fatal signal
- * writes it for the zygote (see sl_container_main). */
-static __thread uint32_t tl_call_id, tl_batch_input; /* 1 + position; 0: none */
+/* Where a fatal signal writes the call the crashing thread ran, for the
+ * zygote (see sl_container_main). */
 static volatile uint32_t *g_crash_note;
 
 static void on_fatal_signal(int sig)
 {
-    if (g_crash_note && tl_call_id) {
-        g_crash_note[1] = tl_batch_input;
-        g_crash_note[0] = tl_call_id;
+    struct sl_call *c = tl_reader_call ? tl_reader_call : sl_sched_running();
+    if (g_crash_note && c) {
+        g_crash_note[1] = c->batch_input;
+        g_crash_note[0] = c->id;
     }
     raise(sig); /* the handler was reset: this kills with the same signal */
 }
@@ -333,7 +332,7 @@ static _Noreturn void exit_when_drained(void)
     exit_container(0);
 }
 
-static void about_to_wait(void);
+static void about_to_wait(struct sl_call *c);
 
 /* Takes out_mu and `bytes` of the call's window, waiting while the
  * window is full (flow control). Below SL_CREDIT_STEP uncredited it never
@@ -344,9 +343,9 @@ static int take_credit(struct sl_call *c, size_t bytes)
 {
     pthread_mutex_lock(&g_ct.out_mu);
     while (!c->cancelled && c->unacked >= SL_CREDIT_STEP && c->unacked + bytes > SL_STREAM_WINDOW) {
-        about_to_wait(); /* the credit comes through the socket */
+        about_to_wait(c); /* the credit comes through the socket */
         c->credit_waiters++;
-        pthread_cond_wait(&c->cv, &g_ct.out_mu);
+        sl_sched_wait_locked(c, 0);
         c->credit_waiters--;
     }
     if (c->cancelled) {
@@ -457,7 +456,7 @@ static void finish_call(struct sl_call *c, int rc, uint64_t ns)
     } else {
         append_locked(SL_FRAME_ERROR, c->id, msg, strlen(msg));
     }
-    if (tl_inline) { /* on the reader: its stretch's end writes it (release_held) */
+    if (c->on_reader) { /* on the reader: its stretch's end writes it (release_held) */
         g_ct.held = true;
         pthread_mutex_unlock(&g_ct.out_mu);
     } else {
@@ -528,9 +527,9 @@ static int run_batch(struct sl_call *c)
         arg.data[len] = '\0';
         c->req->body = (const char *)arg.data;
         c->req->body_len = len;
-        tl_batch_input = pos + 1;
+        c->batch_input = pos + 1;
         int in_rc = g_ct.def->fn(c);
-        tl_batch_input = 0;
+        c->batch_input = 0;
         uint64_t end = now_ns();
         int sent = emit_input_result(c, pos, in_rc, end - t);
         t = end;
@@ -546,12 +545,9 @@ static int run_batch(struct sl_call *c)
 
 static void run_call(struct sl_call *c)
 {
-    tl_call_id = c->id;
-    tl_waited = false;
     uint64_t t0 = now_ns();
     int rc = c->is_batch ? run_batch(c) : g_ct.def->fn(c);
-    uint64_t ns = tl_waited ? UINT64_MAX : now_ns() - t0; /* one that waits is never quick */
-    tl_call_id = 0;
+    uint64_t ns = c->waited ? UINT64_MAX : now_ns() - t0; /* one that waits is never quick */
     finish_call(c, rc, ns);
 }
 
@@ -567,21 +563,26 @@ static struct sl_call *dequeue_locked(void)
     return c;
 }
 
-static void *worker_main(void *arg)
+/* For the carriers (sched.c): the next queued call, or NULL. */
+static struct sl_call *take_queued(void)
 {
-    (void)arg;
-    for (;;) {
-        pthread_mutex_lock(&g_ct.mu);
-        while (!g_ct.queue_head) {
-            g_ct.idle_workers++;
-            pthread_cond_wait(&g_ct.work_cv, &g_ct.mu);
-            g_ct.idle_workers--;
-        }
-        struct sl_call *c = dequeue_locked();
-        pthread_mutex_unlock(&g_ct.mu);
-        run_call(c);
-    }
-    return NULL;
+    pthread_mutex_lock(&g_ct.mu);
+    struct sl_call *c = g_ct.queue_head ? dequeue_locked() : NULL;
+    pthread_mutex_unlock(&g_ct.mu);
+    return c;
+}
+
+static const sl_sched_ops g_sched_ops = {take_queued, run_call};
+
+/* Tells the carriers of `n` more queued calls (no lock held). */
+static void notify_carriers(int n)
+{
+    if (n <= 0)
+        return;
+    pthread_mutex_lock(&g_ct.out_mu);
+    sl_sched_notify_locked(n);
+    pthread_mutex_unlock(&g_ct.out_mu);
+    sl_sched_start_pending();
 }
 
 static int start_thread(void *(*fn)(void *))
@@ -642,17 +643,6 @@ static void enqueue_locked(struct sl_call *c, int slot)
     g_ct.nqueued++;
 }
 
-/* How many idle workers to wake, and new ones to start, for what is
- * queued (mu held). New ones are counted now, started after the unlock
- * (wake_workers). */
-static void plan_workers_locked(int *wakes, int *starts)
-{
-    int more = g_ct.nqueued - g_ct.idle_workers, room = g_ct.max_inputs - g_ct.nworkers;
-    *wakes = g_ct.nqueued < g_ct.idle_workers ? g_ct.nqueued : g_ct.idle_workers;
-    *starts = more <= 0 ? 0 : more < room ? more : room;
-    g_ct.nworkers += *starts;
-}
-
 /* Whether the reader should run the queue's next call itself (mu held):
  * the function has been quick, and a sentinel can take the socket over. */
 static bool inline_ok_locked(void)
@@ -677,63 +667,25 @@ static void on_input(uint32_t id, const uint8_t *p, size_t len)
     g_batch_tail = &c->next_queued;
 }
 
-static void start_workers(int n)
-{
-    for (; n > 0; n--) {
-        int r = start_thread(worker_main);
-        if (r) {
-            pthread_mutex_lock(&g_ct.mu);
-            int left = --g_ct.nworkers;
-            pthread_mutex_unlock(&g_ct.mu);
-            if (left == 0)
-                die("starting an input thread", -r);
-            /* else: an existing worker takes the call when it is free */
-        }
-    }
-}
-
-/* Input threads a warm container makes before its first input: all of
+/* Input stacks a warm container makes before its first input: all of
  * max_inputs, but no more than this (max_inputs may be 10,000). */
 #define PREWARM_MAX 1000
 
 static int g_prewarm_target;
 
 /* A function that asked for warm containers (min_containers or
- * buffer_containers) has each container make its input threads while it
- * waits, so its first burst does not pay one thread creation per input
- * (75 to 160 us each on the 2-core VM: docs/bench.md). Counted in nworkers
- * before each start, as start_workers does, so the reader never makes one
- * too many; a failure only leaves the rest to be made on demand. */
+ * buffer_containers) has each container make its input stacks and first
+ * carriers while it waits, so its first burst finds them made. */
 static void *prewarm_main(void *arg)
 {
     (void)arg;
-    for (;;) {
-        pthread_mutex_lock(&g_ct.mu);
-        bool more = g_ct.nworkers < g_prewarm_target && !g_ct.shutting_down;
-        if (more)
-            g_ct.nworkers++;
-        pthread_mutex_unlock(&g_ct.mu);
-        if (!more)
-            return NULL;
-        if (start_thread(worker_main) != 0)
-            break;
-    }
-    pthread_mutex_lock(&g_ct.mu);
-    g_ct.nworkers--;
-    pthread_mutex_unlock(&g_ct.mu);
+    sl_sched_prewarm(g_prewarm_target);
     return NULL;
-}
-
-static void wake_workers(int wakes, int starts)
-{
-    for (int i = 0; i < wakes; i++)
-        pthread_cond_signal(&g_ct.work_cv);
-    start_workers(starts);
 }
 
 static void start_sentinel_thread(void);
 
-/* Queues the batch for the workers, or for this thread when the function
+/* Queues the batch for the carriers, or for this thread when the function
  * is quick (run_inline). Called before any other frame is handled (a
  * CANCEL must find its call) and after each read. */
 static void flush_inputs(void)
@@ -743,7 +695,7 @@ static void flush_inputs(void)
         return;
     g_batch_head = NULL;
     g_batch_tail = &g_batch_head;
-    int starts = 0, wakes = 0;
+    int queued = 0;
     bool start_sentinel = false;
     pthread_mutex_lock(&g_ct.mu);
     while (c) {
@@ -758,17 +710,18 @@ static void flush_inputs(void)
             refused_tail = &c->next_queued;
         } else {
             enqueue_locked(c, slot);
+            queued++;
         }
         c = next;
     }
-    if (inline_ok_locked()) /* this thread runs them (run_inline) */
+    if (inline_ok_locked()) { /* this thread runs them (run_inline) */
         g_ct.left_to_reader = true;
-    else
-        plan_workers_locked(&wakes, &starts);
+        queued = 0;
+    }
     if (g_ct.quick_streak >= INLINE_STREAK && !g_ct.sentinel_started)
         start_sentinel = g_ct.sentinel_started = true;
     pthread_mutex_unlock(&g_ct.mu);
-    wake_workers(wakes, starts);
+    notify_carriers(queued);
     if (start_sentinel)
         start_sentinel_thread();
     while (refused) {
@@ -787,7 +740,7 @@ static void on_cancel(uint32_t id)
     if (c) {
         pthread_mutex_lock(&g_ct.out_mu);
         c->cancelled = true;
-        pthread_cond_broadcast(&c->cv);
+        sl_rt_wake_locked(c);
         pthread_mutex_unlock(&g_ct.out_mu);
     }
     pthread_mutex_unlock(&g_ct.mu);
@@ -807,7 +760,7 @@ static void on_credit(uint32_t id, const uint8_t *p, size_t len)
          * but asleep in sl_sleep on the same cv: waking it for nothing
          * cost a context switch per event. */
         if (c->credit_waiters)
-            pthread_cond_broadcast(&c->cv);
+            sl_rt_wake_locked(c);
         pthread_mutex_unlock(&g_ct.out_mu);
     }
     pthread_mutex_unlock(&g_ct.mu);
@@ -901,14 +854,14 @@ static void wake_sentinel(bool now)
 }
 
 /* Runs queued calls on this thread, the reader, while the function is
- * quick, for up to INLINE_STRETCH_NS; what is left goes to workers.
+ * quick, for up to INLINE_STRETCH_NS; what is left goes to carriers.
  * False when the sentinel took the socket over meanwhile: this thread is
  * no longer the reader. */
 static bool run_inline(void)
 {
     uint_fast64_t s = atomic_load(&g_rd.state); /* inline bit clear: only we set it */
     pthread_mutex_lock(&g_ct.mu);
-    if (!g_ct.left_to_reader) { /* the workers were woken for what is queued */
+    if (!g_ct.left_to_reader) { /* the carriers were told of what is queued */
         pthread_mutex_unlock(&g_ct.mu);
         return true;
     }
@@ -923,9 +876,10 @@ static bool run_inline(void)
         do {
             struct sl_call *c = dequeue_locked();
             pthread_mutex_unlock(&g_ct.mu);
-            tl_inline = true;
-            run_call(c);
-            tl_inline = false;
+            c->on_reader = true;
+            tl_reader_call = c;
+            run_call(c); /* frees c */
+            tl_reader_call = NULL;
             pthread_mutex_lock(&g_ct.mu);
         } while (atomic_load(&g_rd.state) == (s | 1) && !atomic_load(&g_rd.takeover_now) &&
                  now_ns() - start < INLINE_STRETCH_NS && inline_ok_locked());
@@ -935,10 +889,9 @@ static bool run_inline(void)
             return false;
         }
     }
-    int wakes, starts;
-    plan_workers_locked(&wakes, &starts);
+    int n = g_ct.nqueued;
     pthread_mutex_unlock(&g_ct.mu);
-    wake_workers(wakes, starts);
+    notify_carriers(n);
     return true;
 }
 
@@ -1000,14 +953,13 @@ static void sentinel_loop(void)
     pthread_mutex_unlock(&g_rd.sent_mu);
     atomic_store(&g_rd.sentinel_present, false);
     /* The old reader's input blocks: it is not quick, and what it left
-     * queued goes to workers. It becomes the sentinel when it returns. */
-    int wakes, starts;
+     * queued goes to carriers. It becomes the sentinel when it returns. */
     pthread_mutex_lock(&g_ct.mu);
     g_ct.quick_streak = 0;
     g_ct.left_to_reader = false;
-    plan_workers_locked(&wakes, &starts);
+    int n = g_ct.nqueued;
     pthread_mutex_unlock(&g_ct.mu);
-    wake_workers(wakes, starts);
+    notify_carriers(n);
     release_held(); /* what the old reader's earlier inputs returned */
 }
 
@@ -1024,8 +976,8 @@ static void *sentinel_main(void *arg)
 static void start_sentinel_thread(void)
 {
     int r = start_thread(sentinel_main);
-    if (r) /* then inputs keep going to workers: slower, not wrong */
-        fprintf(stderr, "sluice: container %d (%s): no sentinel thread (%s): quick inputs stay on workers\n",
+    if (r) /* then inputs keep going to carriers: slower, not wrong */
+        fprintf(stderr, "sluice: container %d (%s): no sentinel thread (%s): quick inputs stay on carriers\n",
                 (int)getpid(), g_ct.def->name, strerror(-r));
 }
 
@@ -1033,12 +985,12 @@ static void start_sentinel_thread(void)
  * sl_next, a full window): it is not quick, and if the reader runs it, the
  * sentinel takes the socket over now, since what it waits for comes
  * through the socket. Any locks may be held. */
-static void about_to_wait(void)
+static void about_to_wait(struct sl_call *c)
 {
-    tl_waited = true;
-    if (!tl_inline)
+    c->waited = true;
+    if (!c->on_reader)
         return;
-    tl_inline = false;
+    c->on_reader = false;
     atomic_store(&g_rd.takeover_now, true);
     wake_sentinel(true);
 }
@@ -1066,7 +1018,7 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd, volatile uint32_t *c
     pthread_cond_init(&g_rd.sent_cv, &ca); /* the sentinel's timed waits too */
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&g_ct.drained_cv, NULL);
-    pthread_cond_init(&g_ct.work_cv, NULL);
+    sl_sched_init(&g_sched_ops, &g_ct.out_mu, g_ct.max_inputs);
     int r = start_thread(writer_main);
     if (r)
         die("starting the writer thread", -r);
@@ -1088,7 +1040,7 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd, volatile uint32_t *c
     if (info.min_containers > 0 || info.buffer_containers > 0) {
         g_prewarm_target = g_ct.max_inputs < PREWARM_MAX ? g_ct.max_inputs : PREWARM_MAX;
         if ((r = start_thread(prewarm_main))) /* then they are made on demand */
-            fprintf(stderr, "sluice: container %d (%s): cannot make input threads ahead: %s\n", (int)getpid(),
+            fprintf(stderr, "sluice: container %d (%s): cannot make input stacks ahead: %s\n", (int)getpid(),
                     g_ct.def->name, strerror(-r));
     }
 
@@ -1139,10 +1091,18 @@ void sl_rt_deadline(double seconds, struct timespec *out)
 
 int sl_rt_wait_locked(struct sl_call *c, const struct timespec *deadline)
 {
-    about_to_wait();
-    if (!deadline)
-        return pthread_cond_wait(&c->cv, &g_ct.out_mu) == 0 ? 0 : SL_EINVAL;
-    return pthread_cond_timedwait(&c->cv, &g_ct.out_mu, deadline) == ETIMEDOUT ? SL_ETIMEDOUT : 0;
+    about_to_wait(c);
+    uint64_t at = 0; /* none */
+    if (deadline) {
+        at = (uint64_t)deadline->tv_sec * 1000000000u + (uint64_t)deadline->tv_nsec;
+        at += !at; /* 0 would mean none */
+    }
+    return sl_sched_wait_locked(c, at);
+}
+
+void sl_rt_wake_locked(struct sl_call *c)
+{
+    sl_sched_wake_locked(c);
 }
 
 /* A sleep of at least SLEEP_GRID_MIN_S ends on the nearest SLEEP_GRID_NS

@@ -5,24 +5,29 @@ export SLUICE_GPUS=fake:1
 start_server "$SRC/tests/integration/apps/lifecycle.c"
 
 # A function with min_containers has its container before any request, and
-# the container makes its max_inputs input threads while it waits: a first
-# burst of 50 finds a thread for each input and makes none.
+# the container starts its carrier threads and makes its input stacks while
+# it waits: a first burst of 50 runs all at once (as fibers) and makes no
+# thread.
 wait_for 10 "the warm container" holds warm 'len(f["containers"]) == 1 and f["containers"][0]["state"] == "ready"'
 wpid=$(status warm 'f["containers"][0]["pid"]')
 threads() { awk '/^Threads/ {print $2}' "/proc/$wpid/status"; }
-input_threads_made() { [ "$(threads)" -ge 50 ]; }
-wait_for 10 "the warm container's 50 input threads" input_threads_made
+carriers_made() { [ "$(threads)" -ge 5 ]; } # main, writer, 2 carriers, monitor
+wait_for 10 "the warm container's carrier threads" carriers_made
 t0=$(threads)
+started=$(date +%s.%N)
 pids=()
 for i in $(seq 1 50); do
     curl -sS "$BASE/warm" >"$TMP/warm.$i" &
     pids+=($!)
 done
 wait "${pids[@]}"
+took=$($PY -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 2))" "$started" "$(date +%s.%N)")
 [ "$(cat "$TMP"/warm.* | grep -c "^warm in $wpid$")" = 50 ] || fail "the burst did not all run in the warm container: $(sort "$TMP"/warm.* | uniq -c)"
 # (the reader's sentinel thread may start meanwhile: one more, not an input's)
 [ "$(threads)" -le $((t0 + 1)) ] || fail "the burst made threads: $t0 -> $(threads)"
-pass "min_containers: a container from the start, with its 50 input threads made before the first burst ($t0 threads)"
+# 50 inputs of 0.5 s each: 25 s one after another, about 0.5 s at once
+$PY -c "import sys; sys.exit(0 if float(sys.argv[1]) < 10 else 1)" "$took" || fail "50 inputs of 0.5 s took $took s: they did not run at once"
+pass "min_containers: a container from the start with its carriers ($t0 threads); a first burst of 50 ran at once in $took s and made no thread"
 
 for i in 1 2 3; do curl -sS "$BASE/hooked" >/dev/null; done
 [ "$(grep -c '^enter ran in' "$TMP/server.out")" = 1 ] || fail "enter ran $(grep -c '^enter ran in' "$TMP/server.out") times for 3 calls in one container"

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Inputs run as fibers on a few carrier threads: many sleeping streams need
+# few threads, and an input that computes or blocks outside sluice does not
+# stop the others that share its carrier (src/container/sched.c).
+source "$(dirname "$0")/lib.sh"
+start_server "$SRC/tests/integration/apps/fibers.c"
+
+# max_late FILE...: the largest "late N" (ms) the streams reported.
+max_late() { cat "$@" | awk '/^data: / {if ($4 > m) m = $4} END {print m + 0}'; }
+# all_complete N FILE...: each file holds the stream's 8 events.
+all_complete() {
+    local n=$1; shift
+    local whole=0 f
+    for f in "$@"; do [ "$(grep -c '^data: ' "$f")" = 8 ] && whole=$((whole + 1)); done
+    [ "$whole" = "$n" ] || fail "$whole of $n streams sent their 8 events"
+}
+
+# 1. 300 streams at once in one container: all run at once, on few threads.
+pids=()
+for i in $(seq 1 300); do
+    curl -sSN "$BASE/mix?mode=stream" >"$TMP/s.$i" &
+    pids+=($!)
+done
+sleep 1
+threads=$(curl -sS "$BASE/mix?mode=threads")
+wait "${pids[@]}"
+all_complete 300 "$TMP"/s.*
+[ "$threads" -le 24 ] || fail "300 sleeping streams held $threads threads"
+late=$(max_late "$TMP"/s.*)
+[ "$late" -lt 1500 ] || fail "300 streams: an event was $late ms behind its schedule"
+pass "300 concurrent streams in one container on $threads threads, every event within $late ms of its schedule"
+rm -f "$TMP"/s.*
+
+# 2. An input that computes for 1.5 s, or blocks in usleep for 1.5 s, while
+# 20 streams run: their carriers' other fibers move on, so no event waits
+# for it (it would be ~1.5 s late).
+for mode in spin block; do
+    pids=()
+    for i in $(seq 1 20); do
+        curl -sSN "$BASE/mix?mode=stream" >"$TMP/s.$i" &
+        pids+=($!)
+    done
+    sleep 0.4
+    out=$(curl -sS "$BASE/mix?mode=$mode")
+    wait "${pids[@]}"
+    case $mode in spin) [ "$out" = "spun 0" ] || [ "$out" = "spun 1" ] || fail "spin said: $out" ;;
+                  block) [ "$out" = "blocked" ] || fail "block said: $out" ;; esac
+    all_complete 20 "$TMP"/s.*
+    late=$(max_late "$TMP"/s.*)
+    [ "$late" -lt 700 ] || fail "an input that ran $mode for 1.5 s held up a stream's event by $late ms"
+    pass "an input that runs $mode for 1.5 s: 20 streams beside it kept their schedule (latest event $late ms behind)"
+    rm -f "$TMP"/s.*
+done
