@@ -378,7 +378,7 @@ fresh_bursts() {
     fi
     stream_one "$tag-c$c$( ((r > 1)) && echo "-run$r")" "$port" "$path" "$pid" "$c" "$STREAM_TIMEOUT"
     runs+=("$(fresh_figs "$side")")
-    if (( r == 1 && WARM_BURST && c > 1 )); then  # a second burst: the containers are up and their threads made
+    if (( r == 1 && WARM_BURST && c > 1 )); then  # a second burst: the containers are up and their stacks made
       stream_one "$tag-warm-c$c" "$port" "$path" "$pid" "$c" "$STREAM_TIMEOUT"
       IFS='|' read -r -a WARM <<<"$(fresh_figs "$side")"
     fi
@@ -394,7 +394,7 @@ fresh_figs() {  # fresh_figs SIDE: stream_one's figures, joined by '|'
 }
 # warm_containers_burst C: the seed's example with .min_containers = 10
 # added (a copy made from examples/streaming.c into $OUT) on a fresh server,
-# given time to start its containers and their input threads, takes a burst
+# given time to start its containers and make their input stacks, takes a burst
 # of C. Sets WC (6 figures).
 warm_containers_burst() {
   local c=$1 i app=$OUT/streaming_warm.c
@@ -409,7 +409,7 @@ f = [f for f in json.load(sys.stdin)["functions"] if f["name"] == "stream_me"][0
 print(sum(ct["state"] == "ready" for ct in f["containers"]))' 2>/dev/null) == 10 ]] && break
     sleep 0.1
   done
-  sleep 2  # their threads: 100 a container, about 10 ms of work each
+  sleep 2  # their stacks and carriers: 100 stacks a container, a few ms of work each
   stream_one "stream-sluice-warmct-c$c" "$SL_PORT" /stream_me "$SL_PID" "$c" "$STREAM_TIMEOUT"
   IFS='|' read -r -a WC <<<"$(fresh_figs sluice)"
   stop "$SL_PID"

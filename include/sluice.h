@@ -21,9 +21,16 @@
  *     }
  *     SL_WEB_ENDPOINT(stream_me, .content_type = "text/event-stream");
  *
- * Threads: every input runs on its own thread inside its container, so
- * blocking code (sleep, disk, a long computation) never holds up another
- * stream; the server's event loop never runs app code. Up to `max_inputs`
+ * Concurrency: every input runs on a fiber (a stack of its own, 512 KiB)
+ * inside its container, on one of a few carrier threads: while it waits in
+ * sluice (sl_sleep, a full window, sl_next...) its carrier runs others, so
+ * 1,000 sleeping streams need a handful of threads. Blocking code (sleep(),
+ * disk, a long computation) keeps its carrier; within about 20 ms the
+ * container moves the inputs that shared it to another thread, so it never
+ * holds up another stream for long. Such a moved input goes on on another
+ * thread: do not keep a thread-local variable's address, or a pthread
+ * mutex locked, across a sluice call that waits (docs/limits.md). The
+ * server's event loop never runs app code. Up to `max_inputs`
  * inputs share one container (100 by default, 1 for a GPU function); more
  * start more containers, forked in well under a millisecond, up to
  * `max_containers` (100); beyond that, inputs queue in arrival order and
@@ -99,9 +106,10 @@ typedef struct sl_function_opts {
                                    default 0 */
                                 /* With either of those two set, each of the
                                    function's containers makes its input
-                                   threads (max_inputs, at most 1,000) while it
-                                   waits, so a first burst does not wait for
-                                   them (about 10 KiB resident a thread). */
+                                   stacks (max_inputs, at most 1,000) and
+                                   carrier threads while it waits, so a first
+                                   burst does not wait for them (about 4 KiB
+                                   resident a stack). */
     double scaledown_window;    /* seconds an idle container lives; default 60 */
 
     /* GPUs: "any", a model ("H100"), or a model and count ("A100:2", "any:2").
