@@ -177,7 +177,12 @@ static void exec_with_huge_pages(char **argv)
     int n = snprintf(tunables, sizeof tunables, "%s%s%s", was ? was : "", was && *was ? ":" : "", HUGE_TUNABLE);
     if (n < 0 || (size_t)n >= sizeof tunables || setenv("GLIBC_TUNABLES", tunables, 1) < 0)
         return;
-    execv("/proc/self/exe", argv);
+    char self[4096]; /* the real path: exec'ing /proc/self/exe names the process "exe" */
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len > 0) {
+        self[len] = '\0';
+        execv(self, argv);
+    }
     /* still here: serve on small pages, as before */
     fprintf(stderr, "sluice: cannot re-execute with huge pages (%s); going on without\n", strerror(errno));
     if (was)

@@ -183,6 +183,8 @@ static void spawn_container(uint32_t container_id, uint32_t fn_index, const char
         for (size_t i = 0; i < g_nnotes; i++) /* the other containers' notes */
             munmap((void *)g_notes[i].page, 4096);
         set_gpu_env(gpus, gpus_len);
+        /* `top` and `ps -o comm` then show which function a container serves */
+        prctl(PR_SET_NAME, sl_registry_get(fn_index)->name);
         sl_container_main(fn_index, sv[1], note);
     }
     close(sv[1]);
