@@ -60,7 +60,7 @@ typedef struct sl_fiber {
 
 typedef struct carrier {
     pthread_cond_t cv;         /* ready fibers, new inputs, or a deadline */
-    ucontext_t home;           /* where a fiber that leaves lands */
+    sl_fiber_regs home;        /* where a fiber that leaves lands */
     sl_fiber *running;
     uint64_t since;            /* when it entered `running` */
     sl_fiber *fibers;          /* every fiber it holds */
