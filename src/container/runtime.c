@@ -237,6 +237,7 @@ static void write_done_locked(void)
 static void *writer_main(void *arg)
 {
     (void)arg;
+    pthread_setname_np(pthread_self(), "sl-writer"); /* for top -H, perf */
     sl_buf w = {0};
     pthread_mutex_lock(&g_ct.out_mu);
     for (;;) {
@@ -966,6 +967,7 @@ static void sentinel_loop(void)
 static void *sentinel_main(void *arg)
 {
     (void)arg;
+    pthread_setname_np(pthread_self(), "sl-sentinel");
     for (;;) {
         sentinel_loop();
         reader_loop();

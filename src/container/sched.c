@@ -342,6 +342,7 @@ static void take_input(carrier *k)
 static void *carrier_main(void *arg)
 {
     carrier *k = arg;
+    pthread_setname_np(pthread_self(), "sl-carrier"); /* for top -H, perf */
     pthread_mutex_lock(g_s.mu);
     for (;;) {
         uint64_t next = expire(k, now_ns());
@@ -424,6 +425,7 @@ static bool watch_carriers(uint64_t now)
 static void *monitor_main(void *arg)
 {
     (void)arg;
+    pthread_setname_np(pthread_self(), "sl-monitor");
     pthread_mutex_lock(g_s.mu);
     for (;;) {
         uint64_t now = now_ns();
