@@ -35,9 +35,13 @@
 #include "proto/limits.h"
 
 #define FIBERS_PER_CARRIER 64
-/* Carriers made without waiting for the monitor: two inputs that compute
- * can use both CPUs at once. */
-#define MIN_CARRIERS 2
+/* A new input finds every carrier running one fiber for this long: it
+ * computes, most likely, so the new input gets a carrier of its own at
+ * once (as it got a thread before fibers) instead of after HOG_NS. A
+ * container starts with one carrier: every thread costs a fresh container
+ * a few hundred microseconds, and the seed's streams need no second. */
+#define BUSY_NS 1000000u
+#define MIN_CARRIERS 1
 #define HOG_NS 20000000u
 /* Stacks of finished fibers kept for the next inputs. */
 #define FREE_FIBERS_MAX 1024
@@ -222,10 +226,12 @@ static carrier *free_carrier(const carrier *not)
     return NULL;
 }
 
-static bool any_room(void)
+/* Whether a carrier could take another input without a new one: one
+ * with room that does not look busy computing. */
+static bool any_taker(uint64_t now)
 {
     for (carrier *k = g_s.carriers; k; k = k->next)
-        if (has_room(k))
+        if (has_room(k) && !(k->running && now - k->since > BUSY_NS))
             return true;
     return false;
 }
@@ -483,8 +489,8 @@ void sl_sched_notify_locked(int n)
             poke(k);
             woken++;
         }
-    if (!woken && (g_s.ncarriers < MIN_CARRIERS || !any_room()))
-        add_carrier(); /* none yet, or too few, or all full */
+    if (!woken && (g_s.ncarriers < MIN_CARRIERS || !any_taker(now_ns())))
+        add_carrier(); /* none yet, or all full or computing */
     wake_monitor(); /* in case no carrier is free to take them */
 }
 
