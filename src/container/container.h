@@ -154,6 +154,10 @@ void sl_sched_wake_locked(struct sl_call *c);
 struct sl_call *sl_sched_running(void);
 /* Makes `n` input stacks and the first carriers ahead (warm containers). */
 void sl_sched_prewarm(int n);
+/* Starts a detached thread with an input-sized stack. 0 or -errno. */
+int sl_thread_start(void *(*fn)(void *), void *arg);
+/* A condition variable whose timed waits take CLOCK_MONOTONIC times. */
+void sl_cond_init_monotonic(pthread_cond_t *cv);
 
 /* ---- runtime.c, for handles.c ---- */
 

@@ -586,21 +586,6 @@ static void notify_carriers(int n)
     sl_sched_start_pending();
 }
 
-static int start_thread(void *(*fn)(void *))
-{
-    pthread_attr_t attr;
-    pthread_t t;
-    int r = pthread_attr_init(&attr);
-    if (!r)
-        r = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (!r)
-        r = pthread_attr_setstacksize(&attr, SL_INPUT_THREAD_STACK);
-    if (!r)
-        r = pthread_create(&t, &attr, fn, NULL);
-    pthread_attr_destroy(&attr);
-    return -r;
-}
-
 static struct sl_call *new_call(uint32_t id, const uint8_t *p, size_t len, const char **why)
 {
     struct sl_call *c = calloc(1, sizeof *c);
@@ -613,11 +598,7 @@ static struct sl_call *new_call(uint32_t id, const uint8_t *p, size_t len, const
         free(c);
         return NULL;
     }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    sl_cond_init_monotonic(&c->cv);
     c->id = id;
     c->status = 200;
     if (strcmp(c->req->method, "MAP") == 0) {
@@ -977,7 +958,7 @@ static void *sentinel_main(void *arg)
 
 static void start_sentinel_thread(void)
 {
-    int r = start_thread(sentinel_main);
+    int r = sl_thread_start(sentinel_main, NULL);
     if (r) /* then inputs keep going to carriers: slower, not wrong */
         fprintf(stderr, "sluice: container %d (%s): no sentinel thread (%s): quick inputs stay on carriers\n",
                 (int)getpid(), g_ct.def->name, strerror(-r));
@@ -1013,15 +994,11 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd, volatile uint32_t *c
         die("allocating the call table", ENOMEM);
     pthread_mutex_init(&g_ct.mu, NULL);
     pthread_mutex_init(&g_ct.out_mu, NULL);
-    pthread_condattr_t ca; /* timed waits use CLOCK_MONOTONIC */
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&g_ct.writer_cv, &ca);
-    pthread_cond_init(&g_rd.sent_cv, &ca); /* the sentinel's timed waits too */
-    pthread_condattr_destroy(&ca);
+    sl_cond_init_monotonic(&g_ct.writer_cv);
+    sl_cond_init_monotonic(&g_rd.sent_cv);
     pthread_cond_init(&g_ct.drained_cv, NULL);
     sl_sched_init(&g_sched_ops, &g_ct.out_mu, g_ct.max_inputs);
-    int r = start_thread(writer_main);
+    int r = sl_thread_start(writer_main, NULL);
     if (r)
         die("starting the writer thread", -r);
 
@@ -1041,7 +1018,7 @@ _Noreturn void sl_container_main(unsigned fn_index, int fd, volatile uint32_t *c
     emit(SL_FRAME_READY, 0, NULL, 0);
     if (info.min_containers > 0 || info.buffer_containers > 0) {
         g_prewarm_target = g_ct.max_inputs < PREWARM_MAX ? g_ct.max_inputs : PREWARM_MAX;
-        if ((r = start_thread(prewarm_main))) /* then they are made on demand */
+        if ((r = sl_thread_start(prewarm_main, NULL))) /* then they are made on demand */
             fprintf(stderr, "sluice: container %d (%s): cannot make input stacks ahead: %s\n", (int)getpid(),
                     g_ct.def->name, strerror(-r));
     }

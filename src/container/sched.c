@@ -104,7 +104,7 @@ static struct timespec to_timespec(uint64_t ns)
     return (struct timespec){(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
 }
 
-static void init_monotonic_cond(pthread_cond_t *cv)
+void sl_cond_init_monotonic(pthread_cond_t *cv)
 {
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -205,7 +205,7 @@ static carrier *add_carrier(void)
     carrier *k = calloc(1, sizeof *k);
     if (!k)
         return NULL;
-    init_monotonic_cond(&k->cv);
+    sl_cond_init_monotonic(&k->cv);
     k->next = g_s.carriers;
     g_s.carriers = k;
     g_s.ncarriers++;
@@ -451,7 +451,7 @@ static void *monitor_main(void *arg)
     return NULL;
 }
 
-static int start_thread(void *(*fn)(void *), void *arg)
+int sl_thread_start(void *(*fn)(void *), void *arg)
 {
     pthread_attr_t attr;
     pthread_t t;
@@ -475,7 +475,7 @@ void sl_sched_init(const sl_sched_ops *ops, pthread_mutex_t *out_mu, int max_inp
     /* every input may come to hold a carrier of its own, and the
      * fibers-per-carrier split needs its share on top */
     g_s.max_carriers = max_inputs + max_inputs / FIBERS_PER_CARRIER + MIN_CARRIERS;
-    init_monotonic_cond(&g_s.monitor_cv);
+    sl_cond_init_monotonic(&g_s.monitor_cv);
 }
 
 void sl_sched_notify_locked(int n)
@@ -507,7 +507,7 @@ void sl_sched_start_pending(void)
             break;
         k->started = true;
         pthread_mutex_unlock(g_s.mu);
-        int r = start_thread(carrier_main, k);
+        int r = sl_thread_start(carrier_main, k);
         if (r) {
             fprintf(stderr, "sluice: container %d: cannot start a carrier thread: %s\n", (int)getpid(), strerror(-r));
             _exit(1); /* its fibers would never run: the server fails them with a reason */
@@ -516,7 +516,7 @@ void sl_sched_start_pending(void)
     }
     pthread_mutex_unlock(g_s.mu);
     if (monitor) {
-        int r = start_thread(monitor_main, NULL);
+        int r = sl_thread_start(monitor_main, NULL);
         if (r) {
             fprintf(stderr, "sluice: container %d: cannot start the monitor thread: %s\n", (int)getpid(), strerror(-r));
             _exit(1);

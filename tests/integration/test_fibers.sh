@@ -15,12 +15,18 @@ all_complete() {
     [ "$whole" = "$n" ] || fail "$whole of $n streams sent their 8 events"
 }
 
+# start_streams N: N clients of /mix?mode=stream, into $TMP/s.*; pids in `pids`.
+start_streams() {
+    pids=()
+    local i
+    for i in $(seq 1 "$1"); do
+        curl -sSN "$BASE/mix?mode=stream" >"$TMP/s.$i" &
+        pids+=($!)
+    done
+}
+
 # 1. 300 streams at once in one container: all run at once, on few threads.
-pids=()
-for i in $(seq 1 300); do
-    curl -sSN "$BASE/mix?mode=stream" >"$TMP/s.$i" &
-    pids+=($!)
-done
+start_streams 300
 sleep 1
 threads=$(curl -sS "$BASE/mix?mode=threads")
 wait "${pids[@]}"
@@ -35,11 +41,7 @@ rm -f "$TMP"/s.*
 # 20 streams run: their carriers' other fibers move on, so no event waits
 # for it (it would be ~1.5 s late).
 for mode in spin block; do
-    pids=()
-    for i in $(seq 1 20); do
-        curl -sSN "$BASE/mix?mode=stream" >"$TMP/s.$i" &
-        pids+=($!)
-    done
+    start_streams 20
     sleep 0.4
     out=$(curl -sS "$BASE/mix?mode=$mode")
     wait "${pids[@]}"
