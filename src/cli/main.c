@@ -169,14 +169,22 @@ static int cmd_serve(int argc, char **argv)
  * containers inherit it, and their small heaps stay on small pages. */
 static void exec_with_huge_pages(char **argv)
 {
+    if (getenv("SLUICE_REEXECUTED")) { /* this is the re-executed one */
+        unsetenv("SLUICE_REEXECUTED"); /* the app's containers need not see it */
+        return;
+    }
     const char *off = getenv("SLUICE_HUGEPAGES");
     const char *was = getenv("GLIBC_TUNABLES");
     if ((off && strcmp(off, "0") == 0) || (was && strstr(was, "glibc.malloc.hugetlb")))
-        return; /* turned off, or set already (by us, or by the user) */
+        return; /* turned off, or set already (by the user, or bench/) */
+    if (setenv("SLUICE_REEXECUTED", "1", 1) < 0) /* once, even if glibc were to drop the tunable */
+        return;
     char tunables[4096];
     int n = snprintf(tunables, sizeof tunables, "%s%s%s", was ? was : "", was && *was ? ":" : "", HUGE_TUNABLE);
-    if (n < 0 || (size_t)n >= sizeof tunables || setenv("GLIBC_TUNABLES", tunables, 1) < 0)
+    if (n < 0 || (size_t)n >= sizeof tunables || setenv("GLIBC_TUNABLES", tunables, 1) < 0) {
+        unsetenv("SLUICE_REEXECUTED");
         return;
+    }
     char self[4096]; /* the real path: exec'ing /proc/self/exe names the process "exe" */
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
     if (len > 0) {
@@ -185,6 +193,7 @@ static void exec_with_huge_pages(char **argv)
     }
     /* still here: serve on small pages, as before */
     fprintf(stderr, "sluice: cannot re-execute with huge pages (%s); going on without\n", strerror(errno));
+    unsetenv("SLUICE_REEXECUTED");
     if (was)
         setenv("GLIBC_TUNABLES", was, 1);
     else
