@@ -158,6 +158,8 @@ void sl_sched_prewarm(int n);
 int sl_thread_start(void *(*fn)(void *), void *arg);
 /* A condition variable whose timed waits take CLOCK_MONOTONIC times. */
 void sl_cond_init_monotonic(pthread_cond_t *cv);
+/* CLOCK_MONOTONIC, in ns. */
+uint64_t sl_now_ns(void);
 
 /* ---- runtime.c, for handles.c ---- */
 

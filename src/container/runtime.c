@@ -104,13 +104,6 @@ static __thread struct sl_call *tl_reader_call;
 #define SENTINEL_PERIOD_NS 2000000u
 #define SENTINEL_IDLE_NS 50000000u
 
-static uint64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static _Noreturn void die(const char *what, int err)
 {
     fprintf(stderr, "sluice: container %d (%s): %s: %s\n", (int)getpid(), g_ct.def ? g_ct.def->name : "?", what,
@@ -241,7 +234,7 @@ static void *writer_main(void *arg)
     sl_buf w = {0};
     pthread_mutex_lock(&g_ct.out_mu);
     for (;;) {
-        while (g_ct.out.len == 0 || g_ct.writing || g_ct.lazy_until > now_ns()) {
+        while (g_ct.out.len == 0 || g_ct.writing || g_ct.lazy_until > sl_now_ns()) {
             g_ct.writer_waiting = true;
             if (g_ct.out.len > 0 && !g_ct.writing && g_ct.lazy_until) {
                 struct timespec at = {(time_t)(g_ct.lazy_until / 1000000000u), (long)(g_ct.lazy_until % 1000000000u)};
@@ -333,8 +326,6 @@ static _Noreturn void exit_when_drained(void)
     exit_container(0);
 }
 
-static void about_to_wait(struct sl_call *c);
-
 /* Takes out_mu and `bytes` of the call's window, waiting while the
  * window is full (flow control). Below SL_CREDIT_STEP uncredited it never
  * waits: the server credits in steps that large and may be holding the
@@ -344,9 +335,8 @@ static int take_credit(struct sl_call *c, size_t bytes)
 {
     pthread_mutex_lock(&g_ct.out_mu);
     while (!c->cancelled && c->unacked >= SL_CREDIT_STEP && c->unacked + bytes > SL_STREAM_WINDOW) {
-        about_to_wait(c); /* the credit comes through the socket */
         c->credit_waiters++;
-        sl_sched_wait_locked(c, 0);
+        sl_rt_wait_locked(c, NULL); /* the credit comes through the socket */
         c->credit_waiters--;
     }
     if (c->cancelled) {
@@ -387,7 +377,7 @@ static int emit_result(struct sl_call *c, uint32_t pos, uint8_t flags, uint32_t 
         die("queueing a result", -r);
     if (quick && all_lazy) {
         bool start_timer = !lazy_until; /* else it rides on the wait already set */
-        g_ct.lazy_until = lazy_until ? lazy_until : now_ns() + LAZY_NS;
+        g_ct.lazy_until = lazy_until ? lazy_until : sl_now_ns() + LAZY_NS;
         bool wake = start_timer && g_ct.writer_waiting && !g_ct.writing; /* to start its timer */
         pthread_mutex_unlock(&g_ct.out_mu);
         if (wake)
@@ -516,7 +506,7 @@ static int run_batch(struct sl_call *c)
     sl_buf arg = {0};
     const uint8_t *p;
     uint32_t len;
-    uint64_t t = now_ns();
+    uint64_t t = sl_now_ns();
     int rc = 0;
     for (uint32_t pos = 0; sl_batch_next(&r, &p, &len) == 1; pos++) {
         arg.len = 0;
@@ -531,7 +521,7 @@ static int run_batch(struct sl_call *c)
         c->batch_input = pos + 1;
         int in_rc = g_ct.def->fn(c);
         c->batch_input = 0;
-        uint64_t end = now_ns();
+        uint64_t end = sl_now_ns();
         int sent = emit_input_result(c, pos, in_rc, end - t);
         t = end;
         reset_input(c);
@@ -546,9 +536,9 @@ static int run_batch(struct sl_call *c)
 
 static void run_call(struct sl_call *c)
 {
-    uint64_t t0 = now_ns();
+    uint64_t t0 = sl_now_ns();
     int rc = c->is_batch ? run_batch(c) : g_ct.def->fn(c);
-    uint64_t ns = c->waited ? UINT64_MAX : now_ns() - t0; /* one that waits is never quick */
+    uint64_t ns = c->waited ? UINT64_MAX : sl_now_ns() - t0; /* one that waits is never quick */
     finish_call(c, rc, ns);
 }
 
@@ -849,7 +839,7 @@ static bool run_inline(void)
     }
     g_ct.left_to_reader = false;
     if (inline_ok_locked()) {
-        uint64_t start = now_ns();
+        uint64_t start = sl_now_ns();
         atomic_store(&g_rd.takeover_now, false);
         atomic_store(&g_rd.inline_since, start);
         atomic_store(&g_rd.last_inline, start);
@@ -864,7 +854,7 @@ static bool run_inline(void)
             tl_reader_call = NULL;
             pthread_mutex_lock(&g_ct.mu);
         } while (atomic_load(&g_rd.state) == (s | 1) && !atomic_load(&g_rd.takeover_now) &&
-                 now_ns() - start < INLINE_STRETCH_NS && inline_ok_locked());
+                 sl_now_ns() - start < INLINE_STRETCH_NS && inline_ok_locked());
         uint_fast64_t was = s | 1;
         if (!atomic_compare_exchange_strong(&g_rd.state, &was, s)) {
             pthread_mutex_unlock(&g_ct.mu); /* deposed: the sentinel planned the queue */
@@ -916,7 +906,7 @@ static void sentinel_loop(void)
     pthread_mutex_lock(&g_rd.sent_mu);
     for (;;) {
         uint_fast64_t s = atomic_load(&g_rd.state);
-        uint64_t now = now_ns();
+        uint64_t now = sl_now_ns();
         if ((s & 1) && (atomic_load(&g_rd.takeover_now) || now - atomic_load(&g_rd.inline_since) > TAKEOVER_NS)) {
             if (atomic_compare_exchange_strong(&g_rd.state, &s, s + 1)) /* gen << 1 | 1, + 1: next gen */
                 break;

@@ -55,7 +55,6 @@ typedef struct sl_fiber {
     struct sl_call *call;
     struct carrier *carrier;   /* the one that holds it */
     enum fiber_state state;
-    bool started;
     uint64_t deadline;         /* parked: CLOCK_MONOTONIC ns it times out at; 0: never */
     bool timed_out;            /* it was made ready by its deadline */
     struct sl_fiber *next_ready;
@@ -92,7 +91,7 @@ static struct {
 /* The call the calling thread runs on a carrier (for crash reports). */
 static __thread struct sl_call *tl_running;
 
-static uint64_t now_ns(void)
+uint64_t sl_now_ns(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -217,11 +216,18 @@ static bool has_room(const carrier *k)
     return k->nfibers < FIBERS_PER_CARRIER;
 }
 
-/* A carrier other than `not` that is free to run more fibers now. */
+/* Whether k is free to run more fibers now: it has room, and waits or
+ * has yet to start. */
+static bool is_free(const carrier *k)
+{
+    return has_room(k) && (k->sleeping || !k->started);
+}
+
+/* A free carrier other than `not`. */
 static carrier *free_carrier(const carrier *not)
 {
     for (carrier *k = g_s.carriers; k; k = k->next)
-        if (k != not && has_room(k) && (k->sleeping || !k->started))
+        if (k != not && is_free(k))
             return k;
     return NULL;
 }
@@ -258,6 +264,17 @@ static void recycle(sl_fiber *f)
     g_s.nfree++;
 }
 
+/* A new fiber with its stack (no lock needed), or NULL. */
+static sl_fiber *new_fiber(void)
+{
+    sl_fiber *f = calloc(1, sizeof *f);
+    if (f && sl_fiber_stack_new(&f->ctx, SL_INPUT_THREAD_STACK) < 0) {
+        free(f);
+        f = NULL;
+    }
+    return f;
+}
+
 /* A fiber with a stack for a new input, or NULL. Takes one from the free
  * list (lock held), or makes one after dropping the lock. */
 static sl_fiber *get_fiber(void)
@@ -270,11 +287,7 @@ static sl_fiber *get_fiber(void)
         return f;
     }
     pthread_mutex_unlock(g_s.mu);
-    f = calloc(1, sizeof *f);
-    if (f && sl_fiber_stack_new(&f->ctx, SL_INPUT_THREAD_STACK) < 0) {
-        free(f);
-        f = NULL;
-    }
+    f = new_fiber();
     pthread_mutex_lock(g_s.mu);
     return f;
 }
@@ -295,26 +308,16 @@ static void fiber_main(void)
 static void run_fiber(carrier *k, sl_fiber *f)
 {
     k->running = f;
-    k->since = now_ns();
+    k->since = sl_now_ns();
     f->state = F_RUNNING;
     if (k->nfibers > 1)
         wake_monitor(); /* it may hold the others up */
-    if (!f->started) {
-        f->started = true;
-        if (sl_fiber_prepare(&f->ctx, fiber_main) < 0) {
-            fprintf(stderr, "sluice: container %d: cannot prepare an input's stack: %s\n", (int)getpid(),
-                    strerror(errno));
-            _exit(1);
-        }
-        g_s.starting = f;
-    }
     tl_running = f->call;
     sl_fiber_enter(&k->home, &f->ctx);
     tl_running = NULL;
     k->running = NULL;
     if (f->state == F_DONE) {
         detach(k, f);
-        f->started = false;
         recycle(f);
     }
 }
@@ -339,6 +342,12 @@ static void take_input(carrier *k)
         recycle(f);
         return;
     }
+    int r = sl_fiber_prepare(&f->ctx, fiber_main);
+    if (r < 0) {
+        fprintf(stderr, "sluice: container %d: cannot prepare an input's stack: %s\n", (int)getpid(), strerror(-r));
+        _exit(1);
+    }
+    g_s.starting = f; /* fiber_main's first look, while we hold the lock */
     f->call = c;
     c->fiber = f;
     attach(k, f);
@@ -351,7 +360,7 @@ static void *carrier_main(void *arg)
     pthread_setname_np(pthread_self(), "sl-carrier"); /* for top -H, perf */
     pthread_mutex_lock(g_s.mu);
     for (;;) {
-        uint64_t next = expire(k, now_ns());
+        uint64_t next = expire(k, sl_now_ns());
         sl_fiber *f = pop_ready(k);
         if (f) {
             run_fiber(k, f);
@@ -434,7 +443,7 @@ static void *monitor_main(void *arg)
     pthread_setname_np(pthread_self(), "sl-monitor");
     pthread_mutex_lock(g_s.mu);
     for (;;) {
-        uint64_t now = now_ns();
+        uint64_t now = sl_now_ns();
         bool watch = watch_carriers(now);
         pthread_mutex_unlock(g_s.mu);
         sl_sched_start_pending();
@@ -485,11 +494,11 @@ void sl_sched_notify_locked(int n)
     g_s.pending += n;
     int woken = 0;
     for (carrier *k = g_s.carriers; k && woken < n; k = k->next)
-        if (has_room(k) && (k->sleeping || !k->started)) {
+        if (is_free(k)) {
             poke(k);
             woken++;
         }
-    if (!woken && (g_s.ncarriers < MIN_CARRIERS || !any_taker(now_ns())))
+    if (!woken && (g_s.ncarriers < MIN_CARRIERS || !any_taker(sl_now_ns())))
         add_carrier(); /* none yet, or all full or computing */
     wake_monitor(); /* in case no carrier is free to take them */
 }
@@ -527,7 +536,7 @@ void sl_sched_start_pending(void)
 int sl_sched_wait_locked(struct sl_call *c, uint64_t deadline)
 {
     sl_fiber *f = c->fiber;
-    if (deadline && now_ns() >= deadline)
+    if (deadline && sl_now_ns() >= deadline)
         return SL_ETIMEDOUT;
     if (!f) { /* run on a thread of its own (the reader, or no stack) */
         if (!deadline)
@@ -559,18 +568,15 @@ struct sl_call *sl_sched_running(void)
 void sl_sched_prewarm(int n)
 {
     for (int i = 0; i < n; i++) {
-        sl_fiber *f = calloc(1, sizeof *f);
-        if (!f || sl_fiber_stack_new(&f->ctx, SL_INPUT_THREAD_STACK) < 0) {
-            free(f);
+        sl_fiber *f = new_fiber();
+        if (!f) {
             fprintf(stderr, "sluice: container %d: made %d of %d input stacks ahead\n", (int)getpid(), i, n);
             break;
         }
         /* its first page now, not on the input's first yield */
         ((volatile char *)f->ctx.stack)[f->ctx.stack_size - 1] = 0;
         pthread_mutex_lock(g_s.mu);
-        f->next = g_s.free_fibers;
-        g_s.free_fibers = f;
-        g_s.nfree++;
+        recycle(f);
         pthread_mutex_unlock(g_s.mu);
     }
     pthread_mutex_lock(g_s.mu);
