@@ -67,11 +67,6 @@ log() { printf '\n== [%3ds] %s\n' "$((SECONDS - T_START))" "$*" >&2; }
 note() { printf '   %s\n' "$*" >&2; }
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-# Every process here (sluice, the peers, the load client) runs glibc's malloc
-# on transparent huge pages, as `sluice serve` does by itself: on this VM a
-# page fault costs about 15 us, and the peers and sl-load grow their heaps
-# in a burst too. The same setting for all keeps the comparison even.
-export GLIBC_TUNABLES="${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.hugetlb=1"
 
 # ================================================================ processes
 STARTED=()   # pids we started, each the leader of its own session

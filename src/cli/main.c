@@ -9,11 +9,9 @@
  * The same binary is re-executed as the zygote (`sluice __zygote APP.so`,
  * internal), so the app's code never loads into the server process.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "container/container.h"
@@ -39,11 +37,17 @@ static void usage(FILE *to)
             "                      it is dropped and its call cancelled (default 30)\n"
             "  --cancel-grace S    seconds a cancelled call may keep running before\n"
             "                      its container is killed (default 5)\n"
+            "  --memory-reserve M  MiB of heap the server keeps faulted in ahead of\n"
+            "                      a burst of connections, about 11 KiB each\n"
+            "                      (default 128; 0: none)\n"
             "  --quiet             no log line per cancelled or failed call\n"
             "\n"
             "sluice status prints the functions and containers of a running server\n"
             "(default 127.0.0.1:8000); --json prints its status document instead.\n");
 }
+
+/* About 10,000 streams arriving at once (docs/limits.md). */
+#define DEFAULT_RESERVE_MIB ((size_t)128)
 
 static int parse_seconds(const char *opt, const char *v, double *out)
 {
@@ -60,7 +64,7 @@ static int parse_seconds(const char *opt, const char *v, double *out)
 static int parse_serve(int argc, char **argv, sl_server_config *cfg, const char **app)
 {
     *cfg = (sl_server_config){.host = "127.0.0.1", .port = 8000, .ping_interval = 15.0, .write_timeout = 30.0,
-                              .cancel_grace = 5.0};
+                              .cancel_grace = 5.0, .reserve_bytes = DEFAULT_RESERVE_MIB << 20};
     *app = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -83,6 +87,15 @@ static int parse_serve(int argc, char **argv, sl_server_config *cfg, const char 
             r = parse_seconds(a, v, &cfg->write_timeout), i++;
         } else if (strcmp(a, "--cancel-grace") == 0) {
             r = parse_seconds(a, v, &cfg->cancel_grace), i++;
+        } else if (strcmp(a, "--memory-reserve") == 0 && v) {
+            char *end;
+            long mib = strtol(v, &end, 10);
+            if (*end || mib < 0 || mib > 1024) {
+                fprintf(stderr, "sluice: --memory-reserve wants 0..1024 (MiB)\n");
+                return -1;
+            }
+            cfg->reserve_bytes = (size_t)mib << 20;
+            i++;
         } else if (strcmp(a, "--quiet") == 0) {
             cfg->quiet = true;
         } else if (a[0] != '-' && !*app) {
@@ -158,54 +171,11 @@ static int cmd_serve(int argc, char **argv)
     return rc;
 }
 
-#define HUGE_TUNABLE "glibc.malloc.hugetlb=1"
-
-/* Re-executes `sluice serve` once with glibc's malloc on transparent huge
- * pages. The server's heap grows by about 10 KB per stream, and on a VM a
- * page fault costs 15 us: 10,000 fresh streams paid about 0.4 s of server
- * CPU in faults, with 4 KiB pages, in the middle of their burst. Huge pages
- * cut the seed's 10,000-stream lateness p99 by a fifth to a half
- * (docs/bench.md). SLUICE_HUGEPAGES=0 turns it off; the zygote and the
- * containers inherit it, and their small heaps stay on small pages. */
-static void exec_with_huge_pages(char **argv)
-{
-    if (getenv("SLUICE_REEXECUTED")) { /* this is the re-executed one */
-        unsetenv("SLUICE_REEXECUTED"); /* the app's containers need not see it */
-        return;
-    }
-    const char *off = getenv("SLUICE_HUGEPAGES");
-    const char *was = getenv("GLIBC_TUNABLES");
-    if ((off && strcmp(off, "0") == 0) || (was && strstr(was, "glibc.malloc.hugetlb")))
-        return; /* turned off, or set already (by the user, or bench/) */
-    if (setenv("SLUICE_REEXECUTED", "1", 1) < 0) /* once, even if glibc were to drop the tunable */
-        return;
-    char tunables[4096];
-    int n = snprintf(tunables, sizeof tunables, "%s%s%s", was ? was : "", was && *was ? ":" : "", HUGE_TUNABLE);
-    if (n < 0 || (size_t)n >= sizeof tunables || setenv("GLIBC_TUNABLES", tunables, 1) < 0) {
-        unsetenv("SLUICE_REEXECUTED");
-        return;
-    }
-    char self[4096]; /* the real path: exec'ing /proc/self/exe names the process "exe" */
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (len > 0) {
-        self[len] = '\0';
-        execv(self, argv);
-    }
-    /* still here: serve on small pages, as before */
-    fprintf(stderr, "sluice: cannot re-execute with huge pages (%s); going on without\n", strerror(errno));
-    unsetenv("SLUICE_REEXECUTED");
-    if (was)
-        setenv("GLIBC_TUNABLES", was, 1);
-    else
-        unsetenv("GLIBC_TUNABLES");
-}
-
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "__zygote") == 0)
         return sl_zygote_main(argv[2], 3);
     if (argc >= 2 && strcmp(argv[1], "serve") == 0) {
-        exec_with_huge_pages(argv);
         return cmd_serve(argc - 2, argv + 2);
     }
     if (argc >= 2 && strcmp(argv[1], "run") == 0)

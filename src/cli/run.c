@@ -95,7 +95,9 @@ static int start_server(const char *app, server_child *sc)
         dup2(p[1], 1);
         close(p[0]);
         close(p[1]);
-        execl("/proc/self/exe", "sluice", "serve", app, "--port", "0", "--quiet", (char *)NULL);
+        /* one caller: no memory reserve for bursts (src/server/reserve.c) */
+        execl("/proc/self/exe", "sluice", "serve", app, "--port", "0", "--quiet", "--memory-reserve", "0",
+              (char *)NULL);
         _exit(127);
     }
     close(p[1]);

@@ -224,6 +224,9 @@ int sl_server_run(const sl_server_config *cfg, const char *app_so)
         sl_zygote_stop();
         return 1;
     }
+    r = sl_reserve_start(sl_cfg.reserve_bytes);
+    if (r)
+        sl_log("no memory reserve (--memory-reserve): %s", strerror(-r));
     configure_h2o();
     r = listen_on(sl_cfg.host, sl_cfg.port);
     if (r) {

@@ -28,6 +28,7 @@ typedef struct sl_server_config {
     double write_timeout;  /* s a client may leave a write unread before it is dropped */
     double cancel_grace;   /* s a cancelled call may run on before its container is killed */
     bool quiet;            /* no per-call log lines */
+    size_t reserve_bytes;  /* heap kept faulted in ahead of a burst (reserve.c) */
     /* Reload on change: watch `watch` and, when it changes, call `rebuild`
      * for a new shared object (written to so, n bytes; 0 on success). */
     const char *watch;
@@ -50,6 +51,10 @@ static inline double sl_now(void)
 }
 
 void sl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Keeps `bytes` of free heap above its top, faulted in (reserve.c).
+ * Returns 0 or a negative errno code; the server serves without it. */
+int sl_reserve_start(size_t bytes);
 
 /* ---- intrusive doubly linked lists ---- */
 

@@ -4,7 +4,8 @@
 # (refused with 431 / 413 and a reason), and a thousand clients reading a
 # firehose slowly (server memory stays flat; the generators pause).
 source "$(dirname "$0")/lib.sh"
-start_server "$SRC/tests/integration/apps/testapp.c"
+# No memory reserve: the server's RSS shows what each stream costs it.
+start_server "$SRC/tests/integration/apps/testapp.c" --memory-reserve 0
 
 # latency of one normal request, in ms
 # A normal request "not delayed" by the abuse: answered well inside the

@@ -3,7 +3,8 @@
 # (the generator pauses in sl_yield), and past the write deadline the
 # client is dropped and its call cancelled.
 source "$(dirname "$0")/lib.sh"
-start_server "$SRC/tests/integration/apps/testapp.c" --write-timeout 3
+# No memory reserve: the server's RSS shows what each stream costs it.
+start_server "$SRC/tests/integration/apps/testapp.c" --write-timeout 3 --memory-reserve 0
 
 rss0=$(rss_kb "$SERVER_PID")
 # Four clients send a request and never read.
