@@ -101,17 +101,27 @@ stop() {
   STARTED=("${keep[@]}")
 }
 
+# reserve_for C: the serve option for C streams arriving at once, as
+# docs/limits.md sizes it (about 11 KiB a stream, 12 here), when that is
+# more than the default reserve of 32 MiB; else nothing.
+reserve_for() {
+  local mib=$(( ($1 * 12 + 1023) / 1024 ))
+  (( mib > 32 )) && echo "--memory-reserve $mib"
+  return 0
+}
+
 free_port() {
   "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start_sluice APP TAG: `sluice serve APP --port 0`, until it says ready;
-# sets SL_PID, SL_PORT, SL_CMD. A server that exits before it is ready is
-# started once more (and said so, in the output and the notes).
+# start_sluice APP TAG [OPTION...]: `sluice serve APP --port 0 OPTION...`,
+# until it says ready; sets SL_PID, SL_PORT, SL_CMD. A server that exits
+# before it is ready is started once more (and said so, in the output and
+# the notes).
 START_FAILURES=()
 start_sluice() {
   local app=$1 logf i attempt rc
-  SL_CMD="$SLUICE serve $app --port 0 --quiet"
+  SL_CMD="$SLUICE serve $app --port 0 --quiet${3:+ ${*:3}}"
   for attempt in 1 2; do
     logf=$OUT/server-$2-$attempt.log
     start "$logf" $SL_CMD
@@ -239,7 +249,12 @@ run_load() {
   read -r LOAD_WALL u s <"$OUT/$tag.time"
   local client=${cmd#timeout [0-9]* }
   CHECKS+=("$tag|${client%% *}|$threads|$LOAD_WALL|$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.3f", u + s }')|$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')")
-  add_cmd "$cmd"
+  # a sluice server run with options names its own command too
+  if [[ $spid == "${SL_PID:-}" && $SL_CMD == *--memory-reserve* ]]; then
+    add_cmd "$SL_CMD\` then \`$cmd"
+  else
+    add_cmd "$cmd"
+  fi
 }
 
 # ================================================================ workloads
@@ -370,7 +385,7 @@ fresh_bursts() {
   FRESH=(n/a n/a n/a n/a n/a "") WARM=(n/a n/a n/a n/a n/a "")
   for ((r = 1; r <= reps; r++)); do
     if [[ $side == sluice ]]; then
-      start_sluice examples/streaming.c "stream-$c-$r" || continue
+      start_sluice examples/streaming.c "stream-$c-$r" $(reserve_for "$c") || continue
       port=$SL_PORT pid=$SL_PID path=/stream_me tag=stream-sluice
     else
       start_peer "stream-async-$c-$r" || continue
@@ -402,7 +417,7 @@ warm_containers_burst() {
   sed 's/^SL_WEB_ENDPOINT(stream_me, \(.*\));$/SL_WEB_ENDPOINT(stream_me, \1, .min_containers = 10);/' \
     examples/streaming.c >"$app"
   grep -q 'min_containers = 10' "$app" || { note "no SL_WEB_ENDPOINT(stream_me, ...) line in examples/streaming.c to add min_containers to"; return 0; }
-  start_sluice "$app" "stream-warmct-$c" || return 0
+  start_sluice "$app" "stream-warmct-$c" $(reserve_for "$c") || return 0
   for i in $(seq 300); do
     [[ $(curl -s "http://$HOST:$SL_PORT/_sluice/status" | "$PY" -c 'import json,sys
 f = [f for f in json.load(sys.stdin)["functions"] if f["name"] == "stream_me"][0]
@@ -459,7 +474,7 @@ wl_stream_ramped() {
   [[ -z $c ]] && return 0
   log "stream_me: $c clients arriving over $RAMP_S s"
   s=(n/a n/a n/a n/a n/a "")
-  if start_sluice examples/streaming.c "stream-ramp-$c"; then
+  if start_sluice examples/streaming.c "stream-ramp-$c" $(reserve_for "$c"); then
     stream_one "stream-sluice-ramp-c$c" "$SL_PORT" /stream_me "$SL_PID" "$c" "$STREAM_TIMEOUT" "$RAMP_S"
     s=("$ST_OK" "$ST_P50" "$ST_P99" "$ST_RSS (server process $ST_SRV)" "$ST_PSS" "$ST_REF")
     stop "$SL_PID"
@@ -510,7 +525,7 @@ h2_stream() {  # h2_stream CONNSxSTREAMS: h2load -c CONNS -m STREAMS -n CONNS*ST
   local c=${1%x*} m=${1#*x} n tag log ok p50 p99 r pss
   n=$(( c * m )) tag=h2-stream-sluice-$1 log=$OUT/h2-stream-sluice-$1.log
   rm -f "$log"   # h2load appends
-  start_sluice examples/streaming.c "h2-stream-$1" || return
+  start_sluice examples/streaming.c "h2-stream-$1" $(reserve_for "$n") || return
   sample_start "$SL_PID" "$OUT/$tag.rss"
   run_load "$tag" "$SL_PID" 1 "timeout $(( STREAM_TIMEOUT + 30 )) h2load -c$c -m$m -n$n --log-file=$log http://$HOST:$SL_PORT/stream_me"
   sample_stop "$SL_PID" "$OUT/$tag.rss"

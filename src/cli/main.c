@@ -39,15 +39,15 @@ static void usage(FILE *to)
             "                      its container is killed (default 5)\n"
             "  --memory-reserve M  MiB of heap the server keeps faulted in ahead of\n"
             "                      a burst of connections, about 11 KiB each\n"
-            "                      (default 128; 0: none)\n"
+            "                      (default 32; 0: none)\n"
             "  --quiet             no log line per cancelled or failed call\n"
             "\n"
             "sluice status prints the functions and containers of a running server\n"
             "(default 127.0.0.1:8000); --json prints its status document instead.\n");
 }
 
-/* About 10,000 streams arriving at once (docs/limits.md). */
-#define DEFAULT_RESERVE_MIB ((size_t)128)
+/* About 3,000 streams arriving at once (docs/limits.md). */
+#define DEFAULT_RESERVE_MIB ((size_t)32)
 
 static int parse_seconds(const char *opt, const char *v, double *out)
 {

@@ -38,7 +38,7 @@ if under_asan; then
     exit 0
 fi
 rss=$(rss_kb "$SERVER_PID")
-[ "$rss" -ge $((128 * 1024)) ] || fail "a ready server holds $rss KiB, less than its 128 MiB reserve"
+[ "$rss" -ge $((32 * 1024)) ] || fail "a ready server holds $rss KiB, less than its default reserve of 32 MiB"
 with=$(burst_growth)
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
 start_server "$APP" --memory-reserve 0
