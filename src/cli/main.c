@@ -6,15 +6,15 @@
  *   sluice map APP FUNC --range A:B       map it over a range, print each result
  *   sluice status [--host H] [--port N] [--json]   a running server's state
  *
- * The same binary is re-executed as the zygote (`sluice __zygote APP.so`,
- * internal), so the app's code never loads into the server process.
+ * `serve` starts the zygote, a separate executable beside this one
+ * (`sluice-zygote APP.so`, src/container/main.c), so the app's code never
+ * loads into the server process.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "container/container.h"
 #include "server/server.h"
 
 static void usage(FILE *to)
@@ -173,8 +173,6 @@ static int cmd_serve(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (argc >= 3 && strcmp(argv[1], "__zygote") == 0)
-        return sl_zygote_main(argv[2], 3);
     if (argc >= 2 && strcmp(argv[1], "serve") == 0) {
         return cmd_serve(argc - 2, argv + 2);
     }

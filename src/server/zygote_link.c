@@ -1,7 +1,7 @@
 /*
  * zygote_link.c: the server's side of the zygote.
  *
- * The zygote is this same binary re-executed as `sluice __zygote APP.so`
+ * The zygote is `sluice-zygote APP.so`, from the server's own directory,
  * with a unix socket on fd 3. Over it we ask for containers (SPAWN) and hear
  * back SPAWNED with the container's socket attached (SCM_RIGHTS), or
  * SPAWN_FAILED, and EXITED for every container that ends. libuv's pipes do
@@ -252,7 +252,7 @@ static zygote *spawn_zygote(const char *app, int *err)
         *err = -ENOMEM;
         return NULL;
     }
-    char *args[] = {g_exe, "__zygote", z->app, NULL};
+    char *args[] = {g_exe, z->app, NULL};
     uv_stdio_container_t stdio[4] = {
         {.flags = UV_IGNORE},
         {.flags = UV_INHERIT_FD, .data.fd = 1},
@@ -291,12 +291,29 @@ static zygote *spawn_zygote(const char *app, int *err)
     return z;
 }
 
-int sl_zygote_start(const char *app_so)
+/* Sets g_exe to sluice-zygote beside this executable. */
+static int find_zygote_exe(void)
 {
+    static const char name[] = "sluice-zygote";
     ssize_t n = readlink("/proc/self/exe", g_exe, sizeof g_exe - 1);
     if (n < 0)
         return -errno;
     g_exe[n] = '\0';
+    char *slash = strrchr(g_exe, '/');
+    size_t dir = slash ? (size_t)(slash - g_exe) + 1 : 0;
+    if (dir + sizeof name > sizeof g_exe)
+        return -ENAMETOOLONG;
+    memcpy(g_exe + dir, name, sizeof name);
+    return access(g_exe, X_OK) == 0 ? 0 : -errno;
+}
+
+int sl_zygote_start(const char *app_so)
+{
+    int r = find_zygote_exe();
+    if (r) {
+        fprintf(stderr, "sluice: no runnable %s: %s\n", g_exe, strerror(-r));
+        return r;
+    }
     int err = 0;
     g_z = spawn_zygote(app_so, &err);
     return g_z ? 0 : err;

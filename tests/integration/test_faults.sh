@@ -72,13 +72,13 @@ pass "a container writing garbage frames is killed (500: $(head -c 120 "$TMP/van
 curl -sS --no-buffer "$BASE/ticker" >"$TMP/tick" &
 CURL=$!
 wait_for 10 "the first tick" grep -q 'tick 1' "$TMP/tick"
-zygote=$(pgrep -P "$SERVER_PID" -f __zygote | head -1)
+zygote=$(pgrep -P "$SERVER_PID" -f sluice-zygote | head -1)
 [ -n "$zygote" ] || fail "no zygote process under the server"
 kill -9 "$zygote"
 wait $CURL || fail "a stream broke when the zygote died: $(tail -2 "$TMP/tick")"
 grep -q 'tick 9' "$TMP/tick" || fail "a stream stopped when the zygote died: $(cat "$TMP/tick")"
 kill -9 $(pids_of hello) 2>/dev/null || true # so the next call needs a new container
 wait_for 10 "a new call served by a container of the new zygote" sh -c "[ \"\$(curl -sS -m 5 $BASE/hello)\" = hello ]"
-new=$(pgrep -P "$SERVER_PID" -f __zygote | head -1)
+new=$(pgrep -P "$SERVER_PID" -f sluice-zygote | head -1)
 [ -n "$new" ] && [ "$new" != "$zygote" ] || fail "no new zygote"
 pass "the zygote died (pid $zygote): streams in flight finished, a new zygote ($new) starts containers"
