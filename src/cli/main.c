@@ -61,6 +61,19 @@ static int parse_seconds(const char *opt, const char *v, double *out)
     return 0;
 }
 
+/* An integer option's value in lo..hi; `unit` ends its error message. */
+static int parse_range(const char *opt, const char *v, long lo, long hi, const char *unit, long *out)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end || n < lo || n > hi) {
+        fprintf(stderr, "sluice: %s wants %ld..%ld%s\n", opt, lo, hi, unit);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
 static int parse_serve(int argc, char **argv, sl_server_config *cfg, const char **app)
 {
     *cfg = (sl_server_config){.host = "127.0.0.1", .port = 8000, .ping_interval = 15.0, .write_timeout = 30.0,
@@ -73,14 +86,9 @@ static int parse_serve(int argc, char **argv, sl_server_config *cfg, const char 
             cfg->host = v;
             i++;
         } else if (strcmp(a, "--port") == 0 && v) {
-            char *end;
-            long p = strtol(v, &end, 10);
-            if (*end || p < 0 || p > 65535) {
-                fprintf(stderr, "sluice: --port wants 0..65535\n");
-                return -1;
-            }
-            cfg->port = (int)p;
-            i++;
+            long port = 0;
+            r = parse_range(a, v, 0, 65535, "", &port), i++;
+            cfg->port = (int)port;
         } else if (strcmp(a, "--ping-interval") == 0) {
             r = parse_seconds(a, v, &cfg->ping_interval), i++;
         } else if (strcmp(a, "--write-timeout") == 0) {
@@ -88,14 +96,9 @@ static int parse_serve(int argc, char **argv, sl_server_config *cfg, const char 
         } else if (strcmp(a, "--cancel-grace") == 0) {
             r = parse_seconds(a, v, &cfg->cancel_grace), i++;
         } else if (strcmp(a, "--memory-reserve") == 0 && v) {
-            char *end;
-            long mib = strtol(v, &end, 10);
-            if (*end || mib < 0 || mib > 1024) {
-                fprintf(stderr, "sluice: --memory-reserve wants 0..1024 (MiB)\n");
-                return -1;
-            }
+            long mib = 0;
+            r = parse_range(a, v, 0, 1024, " (MiB)", &mib), i++;
             cfg->reserve_bytes = (size_t)mib << 20;
-            i++;
         } else if (strcmp(a, "--quiet") == 0) {
             cfg->quiet = true;
         } else if (a[0] != '-' && !*app) {
