@@ -115,13 +115,14 @@ free_port() {
 }
 
 # start_sluice APP TAG [OPTION...]: `sluice serve APP --port 0 OPTION...`,
-# until it says ready; sets SL_PID, SL_PORT, SL_CMD. A server that exits
+# until it says ready; sets SL_PID, SL_PORT, SL_CMD, SL_OPTS. A server that exits
 # before it is ready is started once more (and said so, in the output and
 # the notes).
 START_FAILURES=()
 start_sluice() {
   local app=$1 logf i attempt rc
-  SL_CMD="$SLUICE serve $app --port 0 --quiet${3:+ ${*:3}}"
+  SL_OPTS="${*:3}"
+  SL_CMD="$SLUICE serve $app --port 0 --quiet${SL_OPTS:+ $SL_OPTS}"
   for attempt in 1 2; do
     logf=$OUT/server-$2-$attempt.log
     start "$logf" $SL_CMD
@@ -249,8 +250,8 @@ run_load() {
   read -r LOAD_WALL u s <"$OUT/$tag.time"
   local client=${cmd#timeout [0-9]* }
   CHECKS+=("$tag|${client%% *}|$threads|$LOAD_WALL|$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.3f", u + s }')|$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')")
-  # a sluice server run with options names its own command too
-  if [[ $spid == "${SL_PID:-}" && $SL_CMD == *--memory-reserve* ]]; then
+  # a sluice server started with options names its own command too
+  if [[ $spid == "${SL_PID:-}" && -n ${SL_OPTS:-} ]]; then
     add_cmd "$SL_CMD\` then \`$cmd"
   else
     add_cmd "$cmd"
