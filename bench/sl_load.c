@@ -13,6 +13,12 @@
  * cleanly (the final 0-length chunk, or the full Content-Length) and whether
  * the body had an "event: error" line.
  *
+ * Event times are arrival times: the kernel's receive stamp of the data
+ * (SO_TIMESTAMPING), not the time this one thread got round to reading it.
+ * While it opens 10,000 connections, data can wait in a socket for 10 ms
+ * and more; that is the client's delay, not the server's, and it is
+ * reported apart, as "read lag". (--bytes runs read without stamps.)
+ *
  * Events follow SSE: a block of lines ended by a blank line ("\n\n", CRLF
  * tolerated) is one event if at least one of its lines is not a comment;
  * comment-only blocks (": ping\n\n") are counted apart, as pings.  Blank
@@ -42,6 +48,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -61,6 +69,18 @@ static int64_t now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The kernel stamps received data with CLOCK_REALTIME; this is monotonic
+   minus realtime, taken once at start. */
+static int64_t mono_minus_real;
+
+static void clocks_init(void) {
+    struct timespec r;
+    int64_t m0 = now_ns();
+    clock_gettime(CLOCK_REALTIME, &r);
+    int64_t m1 = now_ns();
+    mono_minus_real = (m0 + m1) / 2 - ((int64_t)r.tv_sec * 1000000000 + r.tv_nsec);
 }
 
 /* ----------------------------------------------------------- connections */
@@ -140,7 +160,7 @@ typedef struct conn {
     uint64_t events;
     uint64_t pings;   /* comment-only blocks */
     uint64_t body_bytes;
-    int64_t t_start, t_first, t_last, t_end; /* ns, monotonic; 0 = never */
+    int64_t t_start, t_head, t_first, t_last, t_end; /* ns, monotonic; 0 = never */
     char line[LINE_PREFIX];
 } conn;
 
@@ -160,6 +180,8 @@ static struct {
     bool bytes_mode;
     bool json;
     bool quiet;
+    const char *times; /* --times FILE */
+    bool stamps;       /* event times from the kernel's receive stamps */
 } cfg = {.conns = 1, .expect = -1, .timeout = 60.0};
 
 static struct sockaddr_in server_addr;
@@ -528,6 +550,7 @@ static bool head_input(conn *c, const unsigned char *p, size_t n, int64_t t) {
             return false;
         }
         c->state = ST_BODY;
+        c->t_head = t;
     }
     if (c->state == ST_BODY && n > 0)
         return body_input(c, p, n, t);
@@ -548,6 +571,11 @@ static void conn_start(conn *c, int64_t t) {
     c->fd = fd;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (cfg.stamps) {
+        int how = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+        if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &how, sizeof how) < 0)
+            cfg.stamps = false; /* times are then read times, as before */
+    }
     if (connect(fd, (struct sockaddr *)&server_addr, sizeof server_addr) < 0 &&
         errno != EINPROGRESS) {
         conn_finish(c, t, FR_CONNECT, errno);
@@ -605,12 +633,59 @@ static void conn_writable(conn *c, int64_t t) {
         conn_finish(c, t, FR_SOCKET, errno);
 }
 
+/* Read lag: how long received bytes waited in the socket for this client
+   to read them (from the kernel's receive timestamps). Large values mean
+   the load client, not the server, made events late. */
+static double *lag_ms;
+static size_t n_lag, cap_lag;
+
+static void note_lag(int64_t read_t, int64_t arrived) {
+    if (n_lag == cap_lag) {
+        size_t cap = cap_lag ? cap_lag * 2 : 65536;
+        double *p = realloc(lag_ms, cap * sizeof *p);
+        if (!p)
+            return; /* a statistic only: keep the ones we have */
+        lag_ms = p;
+        cap_lag = cap;
+    }
+    lag_ms[n_lag++] = (double)(read_t - arrived) / 1e6;
+}
+
+/* One read; *arrived = when the kernel received the last of its bytes
+   (monotonic ns), or the read time if the kernel gave no stamp. */
+static ssize_t read_stamped(int fd, int64_t *arrived) {
+    struct iovec iov = {.iov_base = rbuf, .iov_len = sizeof rbuf};
+    union {
+        char buf[CMSG_SPACE(sizeof(struct scm_timestamping))];
+        struct cmsghdr align;
+    } ctl;
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                       .msg_controllen = sizeof ctl.buf};
+    ssize_t r = recvmsg(fd, &m, 0);
+    int64_t t = now_ns();
+    *arrived = t;
+    if (r <= 0)
+        return r;
+    for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+        if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_TIMESTAMPING)
+            continue;
+        struct scm_timestamping st;
+        memcpy(&st, CMSG_DATA(h), sizeof st);
+        int64_t k = (int64_t)st.ts[0].tv_sec * 1000000000 + st.ts[0].tv_nsec;
+        if (k && k + mono_minus_real <= t) {
+            *arrived = k + mono_minus_real;
+            note_lag(t, *arrived);
+        }
+    }
+    return r;
+}
+
 static void conn_readable(conn *c) {
     /* A few reads per wakeup: drains a firehose with fewer epoll_waits,
        yet stays fair among thousands of connections (level-triggered). */
     for (int round = 0; round < 8; round++) {
-        ssize_t r = read(c->fd, rbuf, sizeof rbuf);
-        int64_t t = now_ns();
+        int64_t t;
+        ssize_t r = read_stamped(c->fd, &t);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -682,6 +757,9 @@ static void usage(FILE *f) {
           "  --bytes             throughput mode: report events/s and MB/s\n"
           "  --json              one JSON line on stdout\n"
           "  -q                  no human summary (with --json: JSON only)\n"
+          "  --times FILE        one CSV line per client: start (ms after the first\n"
+          "                      start), then head, first event, last event and end\n"
+          "                      (ms after its own start; empty: never), events\n"
           "lateness of a client = t(last event) - (t(start) + (K-1)*interval),\n"
           "K = --expect-events, or the client's own count; over clients with K events.\n",
           f);
@@ -798,6 +876,9 @@ static void parse_args(int argc, char **argv) {
             ok = parse_double(v, &cfg.timeout) && cfg.timeout > 0;
         } else if (!strcmp(a, "--bytes")) {
             cfg.bytes_mode = true;
+        } else if (!strcmp(a, "--times")) {
+            NEED_ARG();
+            cfg.times = v;
         } else if (!strcmp(a, "--json")) {
             cfg.json = true;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
@@ -823,12 +904,43 @@ static void parse_args(int argc, char **argv) {
     }
     if (!parse_url(cfg.url))
         exit(2);
+    /* a throughput run has no use for per-read stamps */
+    cfg.stamps = !cfg.bytes_mode;
+}
+
+/* Writes --times: where each client's delay went (connecting, the head,
+   the first event), to tell a late start from a late server. */
+static int write_times(const char *path) {
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -errno;
+    int64_t t0 = INT64_MAX;
+    for (long i = 0; i < cfg.conns; i++)
+        if (conns[i].t_start && conns[i].t_start < t0)
+            t0 = conns[i].t_start;
+    fputs("start_ms,head_ms,first_ms,last_ms,end_ms,events\n", f);
+    for (long i = 0; i < cfg.conns; i++) {
+        const conn *c = &conns[i];
+        if (!c->t_start)
+            continue;
+        int64_t ts[] = {c->t_head, c->t_first, c->t_last, c->t_end};
+        fprintf(f, "%.3f", (double)(c->t_start - t0) / 1e6);
+        for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) {
+            if (ts[k])
+                fprintf(f, ",%.3f", (double)(ts[k] - c->t_start) / 1e6);
+            else
+                fputs(",", f);
+        }
+        fprintf(f, ",%llu\n", (unsigned long long)c->events);
+    }
+    return fclose(f) == 0 ? 0 : -errno;
 }
 
 /* ------------------------------------------------------------------ main */
 
 int main(int argc, char **argv) {
     parse_args(argc, argv);
+    clocks_init();
     signal(SIGPIPE, SIG_IGN);
 
     /* Raise the open-file limit to the hard limit (20000 on this machine). */
@@ -983,6 +1095,10 @@ int main(int argc, char **argv) {
            lmax = n_late ? late[n_late - 1] : NAN;
     double f50 = pct(first, n_first, 50), f99 = pct(first, n_first, 99);
     double w50 = pct(whole, n_whole, 50), w99 = pct(whole, n_whole, 99);
+    if (n_lag)
+        qsort(lag_ms, n_lag, sizeof *lag_ms, cmp_double);
+    double g50 = pct(lag_ms, n_lag, 50), g99 = pct(lag_ms, n_lag, 99),
+           gmax = n_lag ? lag_ms[n_lag - 1] : NAN;
 
     /* failure examples */
     int printed = 0;
@@ -1035,6 +1151,10 @@ int main(int argc, char **argv) {
             fprintf(f, "  lateness     p50 %.2f ms, p99 %.2f ms, max %.2f ms "
                        "(last event vs start + (K-1)*%gs; over %zu clients)\n",
                     l50, l99, lmax, cfg.interval, n_late);
+        if (n_lag)
+            fprintf(f, "  read lag     p50 %.2f ms, p99 %.2f ms, max %.2f ms (data waiting in "
+                       "the socket for this client; times above are arrival times)\n",
+                    g50, g99, gmax);
     }
     if (cfg.json) {
         printf("{\"clients\":%ld,\"ok\":%ld,\"failed\":%ld,\"events\":%llu,", n, ok, failed,
@@ -1049,7 +1169,13 @@ int main(int argc, char **argv) {
         json_num(stdout, f50, 3);
         printf(",\"p99\":");
         json_num(stdout, f99, 3);
-        printf(",\"n\":%zu},\"response_ms\":{\"p50\":", n_first);
+        printf(",\"n\":%zu},\"read_lag_ms\":{\"p50\":", n_first);
+        json_num(stdout, g50, 3);
+        printf(",\"p99\":");
+        json_num(stdout, g99, 3);
+        printf(",\"max\":");
+        json_num(stdout, gmax, 3);
+        printf(",\"n\":%zu},\"response_ms\":{\"p50\":", n_lag);
         json_num(stdout, w50, 3);
         printf(",\"p99\":");
         json_num(stdout, w99, 3);
@@ -1060,6 +1186,14 @@ int main(int argc, char **argv) {
                (unsigned long long)pings, timed_out ? "true" : "false");
     }
     fflush(stdout);
+    if (cfg.times) {
+        int r = write_times(cfg.times);
+        if (r < 0) {
+            fprintf(stderr, "sl-load: cannot write %s: %s\n", cfg.times, strerror(-r));
+            failed++;
+        }
+    }
+    free(lag_ms);
     free(late);
     free(first);
     free(whole);
