@@ -209,7 +209,7 @@ rss_peak() {       # rss_peak FILE COL: peak in MB
 # ================================================================= results
 ROWS=()     # "workload|metric|sluice|peer|ratio|ref_sluice|ref_peer"
 CMDS=()     # CMDS[i-1] = command [i]
-CHECKS=()   # "run|client|threads|wall|client_cpu|server_cpu"
+CHECKS=()   # "run|client|threads|wall|client_cpu|server_cpu|read_lag_p99"
 add_cmd() {   # add_cmd TEXT: sets CMD_REF, the number of TEXT in CMDS (added if new)
   local i
   for i in "${!CMDS[@]}"; do [[ ${CMDS[i]} == "$1" ]] && { CMD_REF=$((i + 1)); return; }; done
@@ -248,8 +248,10 @@ run_load() {
   LOAD_RC=$?
   c1=$(tree_cpu "$spid")
   read -r LOAD_WALL u s <"$OUT/$tag.time"
-  local client=${cmd#timeout [0-9]* }
-  CHECKS+=("$tag|${client%% *}|$threads|$LOAD_WALL|$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.3f", u + s }')|$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')")
+  local client=${cmd#timeout [0-9]* } lag=-
+  # sl-load says how long data waited in its sockets to be read
+  grep -q '"read_lag_ms"' "$OUT/$tag.out" 2>/dev/null && lag=$(jget "$OUT/$tag.out" 'j["read_lag_ms"]["p99"]')
+  CHECKS+=("$tag|${client%% *}|$threads|$LOAD_WALL|$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.3f", u + s }')|$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')|$lag")
   # a sluice server started with options names its own command too
   if [[ $spid == "${SL_PID:-}" && -n ${SL_OPTS:-} ]]; then
     add_cmd "$SL_CMD\` then \`$cmd"
@@ -704,13 +706,15 @@ check_verdict() {  # threads wall client_cpu server_cpu
   echo "CPU seconds of each load client (user+sys from wait4, bench/cputime.py) against those of the server's"
   echo "process tree (/proc/PID/stat utime+stime+cutime+cstime before and after: 0.01 s ticks) over the same"
   echo "run. \"busy\" is the client's CPU time over wall time x its threads: a client near 100% would be"
-  echo "the bottleneck; well under it, with the server using more CPU, it is not."
+  echo "the bottleneck; well under it, with the server using more CPU, it is not. \"read lag\" (sl-load"
+  echo "only): p99 of how long received data waited in a socket before sl-load read it, from the kernel's"
+  echo "receive stamps. sl-load times events by those stamps, so this delay of its own is not in its figures."
   echo
-  echo "| run | client (threads) | wall s | client CPU s | server CPU s | verdict |"
-  echo "| --- | --- | --- | --- | --- | --- |"
+  echo "| run | client (threads) | wall s | client CPU s | server CPU s | read lag p99 ms | verdict |"
+  echo "| --- | --- | --- | --- | --- | --- | --- |"
   for r in "${CHECKS[@]}"; do
-    IFS='|' read -r tag cl th wa cc sc <<<"$r"
-    echo "| $tag | $cl ($th) | $wa | $cc | $sc | $(check_verdict "$th" "$wa" "$cc" "$sc") |"
+    IFS='|' read -r tag cl th wa cc sc lag <<<"$r"
+    echo "| $tag | $cl ($th) | $wa | $cc | $sc | $lag | $(check_verdict "$th" "$wa" "$cc" "$sc") |"
   done
   echo
   echo "## Commands"
@@ -725,7 +729,8 @@ check_verdict() {  # threads wall client_cpu server_cpu
   echo
   echo "## Notes"
   echo
-  echo "- Lateness: t(last event) - (t(request start) + 9 x 0.5 s), per client that got all 10 events."
+  echo "- Lateness: t(last event) - (t(request start) + 9 x 0.5 s), per client that got all 10 events;"
+  echo "  sl-load takes t(last event) from the kernel's receive stamp of the data (read lag, above, is apart)."
   echo "  Over HTTP/2 (h2load --log-file): end of response - (stream start + 4.5 s)."
   echo "- RSS, server tree: VmRSS summed over the server's process tree (sluice: server, zygote,"
   echo "  containers; a shared page counts once per process that maps it), read 2.5 s into a stream run"
@@ -751,10 +756,10 @@ check_verdict() {  # threads wall client_cpu server_cpu
   done
 } >"$CSV"
 {
-  echo "run,client,threads,wall_s,client_cpu_s,server_cpu_s,verdict"
+  echo "run,client,threads,wall_s,client_cpu_s,server_cpu_s,read_lag_p99_ms,verdict"
   for r in "${CHECKS[@]}"; do
-    IFS='|' read -r tag cl th wa cc sc <<<"$r"
-    echo "$tag,$cl,$th,$wa,$cc,$sc,\"$(check_verdict "$th" "$wa" "$cc" "$sc")\""
+    IFS='|' read -r tag cl th wa cc sc lag <<<"$r"
+    echo "$tag,$cl,$th,$wa,$cc,$sc,$lag,\"$(check_verdict "$th" "$wa" "$cc" "$sc")\""
   done
 } >"$CHK"
 
