@@ -232,14 +232,15 @@ static carrier *free_carrier(const carrier *not)
     return NULL;
 }
 
-/* Whether a carrier could take another input without a new one: one
- * with room that does not look busy computing. */
-static bool any_taker(uint64_t now)
+/* How many more inputs the carriers could take without a new one: the
+ * room of each that does not look busy computing. */
+static int room_for_inputs(uint64_t now)
 {
+    int room = 0;
     for (carrier *k = g_s.carriers; k; k = k->next)
-        if (has_room(k) && !(k->running && now - k->since > BUSY_NS))
-            return true;
-    return false;
+        if (!(k->running && now - k->since > BUSY_NS))
+            room += FIBERS_PER_CARRIER - k->nfibers;
+    return room;
 }
 
 static void wake_monitor(void)
@@ -498,8 +499,15 @@ void sl_sched_notify_locked(int n)
             poke(k);
             woken++;
         }
-    if (!woken && (g_s.ncarriers < MIN_CARRIERS || !any_taker(sl_now_ns())))
-        add_carrier(); /* none yet, or all full or computing */
+    /* Carriers for what the others have no room for, now: left to the
+     * monitor, the inputs past a full carrier's 64th waited up to HOG_NS,
+     * and a burst of the seed's streams had a third of its inputs 20 ms
+     * late. */
+    int short_by = g_s.pending - room_for_inputs(sl_now_ns());
+    if (g_s.ncarriers < MIN_CARRIERS && short_by <= 0)
+        short_by = 1;
+    while (short_by > 0 && add_carrier())
+        short_by -= FIBERS_PER_CARRIER;
     wake_monitor(); /* in case no carrier is free to take them */
 }
 
