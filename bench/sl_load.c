@@ -8,7 +8,7 @@
  *   sl-load --url http://127.0.0.1:8000/stream_me -c 200 \
  *           --expect-events 10 --interval 0.5 --json
  *
- * Per connection it records: request start (the connect() call), first and
+ * Per connection it records: request start (just before its connect()), first and
  * last event time, event count, status, body bytes, whether the body ended
  * cleanly (the final 0-length chunk, or the full Content-Length) and whether
  * the body had an "event: error" line.
@@ -192,6 +192,7 @@ static int epfd;
 static conn *conns;
 static long n_active; /* started and not yet done */
 static long n_done;
+static long n_draining; /* done cleanly, waiting for the server to close */
 
 /* ------------------------------------------------------------- finishing */
 
@@ -200,7 +201,13 @@ static void conn_finish(conn *c, int64_t t, int reason, int err) {
         return;
     if (c->state != ST_PENDING)
         n_active--;
-    if (c->fd >= 0) {
+    if (c->fd >= 0 && c->clean) {
+        /* We asked for "Connection: close": the server closes first, and
+           the TIME_WAIT is its own. Closing here, first, left one in this
+           host's port space per client, and a second burst's connect()
+           calls then slowed down looking for free ports. */
+        n_draining++;
+    } else if (c->fd >= 0) {
         close(c->fd); /* also removes it from the epoll set */
         c->fd = -1;
     }
@@ -558,6 +565,50 @@ static bool head_input(conn *c, const unsigned char *p, size_t n, int64_t t) {
 }
 
 /* ------------------------------------------------------------------- I/O */
+
+/* A finished connection's socket: anything more is dropped; the server's
+   close (or an error) closes it here too. */
+static void conn_drain(conn *c) {
+    for (;;) {
+        ssize_t r = read(c->fd, rbuf, sizeof rbuf);
+        if (r > 0)
+            continue;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && errno == EAGAIN)
+            return;
+        close(c->fd);
+        c->fd = -1;
+        n_draining--;
+        return;
+    }
+}
+
+/* Waits up to `ms` for the servers to close what ended cleanly, then
+   closes the rest. */
+static void drain_all(int ms) {
+    struct epoll_event evs[MAX_EVENTS];
+    int64_t until = now_ns() + (int64_t)ms * 1000000;
+    while (n_draining > 0) {
+        int64_t left = until - now_ns();
+        if (left <= 0)
+            break;
+        int n = epoll_wait(epfd, evs, MAX_EVENTS, (int)((left + 999999) / 1000000));
+        if (n < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < n; i++) {
+            conn *c = evs[i].data.ptr;
+            if (c->fd >= 0)
+                conn_drain(c);
+        }
+    }
+    for (long i = 0; i < cfg.conns; i++)
+        if (conns[i].fd >= 0) {
+            close(conns[i].fd);
+            conns[i].fd = -1;
+        }
+    n_draining = 0;
+}
 
 static void conn_start(conn *c, int64_t t) {
     c->t_start = t;
@@ -1001,7 +1052,7 @@ int main(int argc, char **argv) {
                               : t0;
             if (due > t)
                 break;
-            conn_start(&conns[next_start++], t);
+            conn_start(&conns[next_start++], now_ns()); /* its own start: connects take time */
             started++;
         }
         /* wait: until the next start, the deadline, or I/O */
@@ -1032,8 +1083,11 @@ int main(int argc, char **argv) {
         }
         for (int i = 0; i < n; i++) {
             conn *c = evs[i].data.ptr;
-            if (c->state == ST_DONE)
+            if (c->state == ST_DONE) {
+                if (c->fd >= 0)
+                    conn_drain(c);
                 continue;
+            }
             uint32_t e = evs[i].events;
             if (c->state == ST_CONNECTING || c->state == ST_SENDING) {
                 if (e & (EPOLLOUT | EPOLLERR | EPOLLHUP))
@@ -1048,6 +1102,7 @@ int main(int argc, char **argv) {
         for (long i = 0; i < cfg.conns; i++)
             if (conns[i].state != ST_DONE)
                 conn_finish(&conns[i], t_stop, FR_TIMEOUT, 0);
+    drain_all(2000);
 
     /* ------------------------------------------------------------ report */
     long n = cfg.conns, ok = 0, status200 = 0, clean = 0, with_error = 0;
