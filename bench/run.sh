@@ -80,11 +80,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start LOGFILE CMD...: CMD in its own session (its children go with it);
-# sets STARTED_PID.
+# start LOGFILE CMD...: CMD in a process group of its own (stop() signals
+# its children with it), in this script's session; sets STARTED_PID.
+# Not a session of its own (setsid): the kernel's autogroup gives each
+# session an equal share of the CPU, so the load client (in this session)
+# would take half the machine however little the server's side had, and
+# a server whose work spans processes (sluice's server and containers)
+# would be held to the other half. A 10,000-client burst's p99 went from
+# 20-27 ms to 47-118 ms that way (docs/bench.md); uvicorn is one thread.
 start() {
   local logf=$1; shift
-  setsid "$@" >"$logf" 2>&1 </dev/null &
+  "$PY" -c 'import os, sys; os.setpgid(0, 0); os.execvp(sys.argv[1], sys.argv[1:])' "$@" >"$logf" 2>&1 </dev/null &
   STARTED_PID=$!
   STARTED+=("$STARTED_PID")
 }
@@ -340,7 +346,7 @@ stream_one() {
   local tag=$1 port=$2 path=$3 pid=$4 c=$5 to=$6 j=$OUT/$1.out r=$OUT/$1.rss n
   local ramp=${7:+ --ramp $7}
   sample_start "$pid" "$r"
-  run_load "$tag" "$pid" 1 "$SL_LOAD --url http://$HOST:$port$path -c $c$ramp --expect-events 10 --interval 0.5 --timeout $to --json -q"
+  run_load "$tag" "$pid" 1 "$SL_LOAD --url http://$HOST:$port$path -c $c$ramp --expect-events 10 --interval 0.5 --timeout $to --times $OUT/$tag.times.csv --json -q"
   sample_stop "$pid" "$r"
   ST_REF=$CMD_REF
   ST_OK="$(jget "$j" 'j["ok"]')/$c"
