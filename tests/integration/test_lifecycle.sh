@@ -29,6 +29,24 @@ took=$($PY -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 
 $PY -c "import sys; sys.exit(0 if float(sys.argv[1]) < 10 else 1)" "$took" || fail "50 inputs of 0.5 s took $took s: they did not run at once"
 pass "min_containers: a container from the start with its carriers ($t0 threads); a first burst of 50 ran at once in $took s and made no thread"
 
+# Concurrent calls on warm containers are spread over them: each goes to
+# the least loaded, or to one at most max_inputs / 8 (here 2) above it that
+# is already being sent something, so no container is more than 3 ahead.
+wait_for 10 "four warm spread containers" holds spread 'sum(c["state"] == "ready" for c in f["containers"]) == 4'
+pids=()
+for i in $(seq 1 32); do
+    curl -sS "$BASE/spread" >"$TMP/spread.$i" &
+    pids+=($!)
+done
+wait_for 5 "32 spread calls in flight" holds spread 'sum(c["inputs_in_flight"] for c in f["containers"]) == 32'
+counts=$(status spread 'sorted(c["inputs_in_flight"] for c in f["containers"])')
+wait "${pids[@]}"
+holds spread 'len(f["containers"]) == 4' || fail "32 calls of max_inputs 16 on 4 warm containers started more: $(status spread 'f["containers"]')"
+$PY -c "import sys; c = eval(sys.argv[1]); sys.exit(0 if min(c) > 0 and max(c) - min(c) <= 3 else 1)" "$counts" ||
+    fail "32 concurrent calls over 4 warm containers were not spread: in flight $counts"
+[ "$(cat "$TMP"/spread.* | grep -c '^spread in')" = 32 ] || fail "spread calls: $(sort "$TMP"/spread.* | uniq -c)"
+pass "32 concurrent calls were spread over 4 warm containers: in flight $counts"
+
 for i in 1 2 3; do curl -sS "$BASE/hooked" >/dev/null; done
 [ "$(grep -c '^enter ran in' "$TMP/server.out")" = 1 ] || fail "enter ran $(grep -c '^enter ran in' "$TMP/server.out") times for 3 calls in one container"
 wait_for 10 "the idle container scaled down and ran its exit hook" grep -q '^exit ran in' "$TMP/server.out"

@@ -128,3 +128,11 @@ static int warm(sl_call *c)
     return sl_returnf(c, "warm in %d\n", (int)getpid());
 }
 SL_WEB_ENDPOINT(warm, .min_containers = 1, .max_inputs = 50);
+
+/* Four warm containers, for how concurrent calls are spread over them. */
+static int spread(sl_call *c)
+{
+    sl_sleep(c, 3);
+    return sl_returnf(c, "spread in %d\n", (int)getpid());
+}
+SL_WEB_ENDPOINT(spread, .min_containers = 4, .max_inputs = 16);
