@@ -788,6 +788,20 @@ static void json_num(FILE *f, double x, int prec) {
         fprintf(f, "%.*f", prec, x);
 }
 
+/* "name":{"p50":..,"p99":..[,"max":..],"n":N}, then a comma. */
+static void json_spread(const char *name, double p50, double p99, bool with_max, double max,
+                        size_t n) {
+    printf("\"%s\":{\"p50\":", name);
+    json_num(stdout, p50, 3);
+    printf(",\"p99\":");
+    json_num(stdout, p99, 3);
+    if (with_max) {
+        printf(",\"max\":");
+        json_num(stdout, max, 3);
+    }
+    printf(",\"n\":%zu},", n);
+}
+
 static bool conn_ok(const conn *c) {
     if (c->status != 200 || !c->clean)
         return false;
@@ -1214,27 +1228,11 @@ int main(int argc, char **argv) {
     if (cfg.json) {
         printf("{\"clients\":%ld,\"ok\":%ld,\"failed\":%ld,\"events\":%llu,", n, ok, failed,
                (unsigned long long)events);
-        printf("\"lateness_ms\":{\"p50\":");
-        json_num(stdout, l50, 3);
-        printf(",\"p99\":");
-        json_num(stdout, l99, 3);
-        printf(",\"max\":");
-        json_num(stdout, lmax, 3);
-        printf(",\"n\":%zu},\"first_event_ms\":{\"p50\":", n_late);
-        json_num(stdout, f50, 3);
-        printf(",\"p99\":");
-        json_num(stdout, f99, 3);
-        printf(",\"n\":%zu},\"read_lag_ms\":{\"p50\":", n_first);
-        json_num(stdout, g50, 3);
-        printf(",\"p99\":");
-        json_num(stdout, g99, 3);
-        printf(",\"max\":");
-        json_num(stdout, gmax, 3);
-        printf(",\"n\":%zu},\"response_ms\":{\"p50\":", n_lag);
-        json_num(stdout, w50, 3);
-        printf(",\"p99\":");
-        json_num(stdout, w99, 3);
-        printf(",\"n\":%zu},\"elapsed_s\":%.6f,\"events_per_s\":%.1f,", n_whole, elapsed, eps);
+        json_spread("lateness_ms", l50, l99, true, lmax, n_late);
+        json_spread("first_event_ms", f50, f99, false, 0, n_first);
+        json_spread("read_lag_ms", g50, g99, true, gmax, n_lag);
+        json_spread("response_ms", w50, w99, false, 0, n_whole);
+        printf("\"elapsed_s\":%.6f,\"events_per_s\":%.1f,", elapsed, eps);
         printf("\"bytes\":%llu,\"mb_per_s\":%.3f,\"status_200\":%ld,\"clean\":%ld,"
                "\"event_error\":%ld,\"pings\":%llu,\"timed_out\":%s}\n",
                (unsigned long long)bytes, mbps, status200, clean, with_error,
