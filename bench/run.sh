@@ -732,6 +732,8 @@ check_verdict() {  # threads wall client_cpu server_cpu
   echo "and firehose), examples/streaming.c (stream_me, a fresh server per client count), examples/map.c,"
   echo "bench/apps/calls_bench.c; peer \`$PY -m uvicorn app:app --app-dir bench/peer --backlog 4096 ...\`"
   echo "(bench/peer/app.py; a backlog of 4096 as sluice's listen(), uvicorn's default being 2048)."
+  echo "Each server runs in a process group of its own, in this script's session, as the load clients do"
+  echo "(not setsid: the kernel's autogroup would give it half the machine at most; docs/bench.md)."
   echo
   echo "## Notes"
   echo
