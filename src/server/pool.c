@@ -4,9 +4,9 @@
  * Policy (sluice.h documents it for users): a call goes to the ready
  * container of its function with the fewest inputs in flight, below
  * max_inputs (or to one within max_inputs / 8 of that which already has
- * frames to send: pick_container). When none has room, the call queues (in arrival order) and
- * containers are started, from the zygote, until the starting ones can take
- * the queue or max_containers is reached. A container idle for
+ * frames to send: pick_container). When none has room, the call queues
+ * (in arrival order) and containers are started, from the zygote, until
+ * the starting ones can take the queue or max_containers is reached. A container idle for
  * scaledown_window is told to shut down, down to min_containers.
  *
  * A container that dies takes its in-flight calls with it: each fails with
@@ -708,10 +708,11 @@ void sl_pool_on_spawned(uint32_t container_id, int pid, int fd)
  * that already has frames waiting to go out in this loop iteration wins if
  * it is within max_inputs / 8 of that. A burst of calls on warm containers
  * was dealt one to each container in turn: a write, and a container woken,
- * per call, where one write took a dozen. With 100 warm containers, a
- * second burst of 10,000 of the seed's streams had a p99 lateness of 255 ms
- * that way (docs/bench.md). The slack keeps compute-heavy inputs spread:
- * no container gets more than max_inputs / 8 above the least loaded. */
+ * per call, where one write could carry a dozen. With 100 warm containers,
+ * a second burst of 10,000 of the seed's streams had a p99 lateness of 88
+ * to 134 ms that way, and 22 to 53 ms this way (docs/bench.md). The slack
+ * keeps compute-heavy inputs spread: no container gets more than
+ * max_inputs / 8 above the least loaded. */
 static sl_container *pick_container(sl_function *fn)
 {
     sl_container *best = NULL, *best_dirty = NULL;
