@@ -69,7 +69,7 @@ note() { printf '   %s\n' "$*" >&2; }
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # ================================================================ processes
-STARTED=()   # pids we started, each the leader of its own session
+STARTED=()   # pids we started, each the leader of its own process group
 SAMPLER=""
 
 cleanup() {

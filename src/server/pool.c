@@ -6,8 +6,9 @@
  * max_inputs (or to one within max_inputs / 8 of that which already has
  * frames to send: pick_container). When none has room, the call queues
  * (in arrival order) and containers are started, from the zygote, until
- * the starting ones can take the queue or max_containers is reached. A container idle for
- * scaledown_window is told to shut down, down to min_containers.
+ * the starting ones can take the queue or max_containers is reached. A
+ * container idle for scaledown_window is told to shut down, down to
+ * min_containers.
  *
  * A container that dies takes its in-flight calls with it: each fails with
  * the reason (its wait status, which the zygote reports, or why we killed
