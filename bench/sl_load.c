@@ -974,15 +974,12 @@ static void parse_args(int argc, char **argv) {
 }
 
 /* Writes --times: where each client's delay went (connecting, the head,
-   the first event), to tell a late start from a late server. */
-static int write_times(const char *path) {
+   the first event), to tell a late start from a late server. t0: the
+   first client's start. */
+static int write_times(const char *path, int64_t t0) {
     FILE *f = fopen(path, "w");
     if (!f)
         return -errno;
-    int64_t t0 = INT64_MAX;
-    for (long i = 0; i < cfg.conns; i++)
-        if (conns[i].t_start && conns[i].t_start < t0)
-            t0 = conns[i].t_start;
     fputs("start_ms,head_ms,first_ms,last_ms,end_ms,events\n", f);
     for (long i = 0; i < cfg.conns; i++) {
         const conn *c = &conns[i];
@@ -1240,7 +1237,7 @@ int main(int argc, char **argv) {
     }
     fflush(stdout);
     if (cfg.times) {
-        int r = write_times(cfg.times);
+        int r = write_times(cfg.times, first_start);
         if (r < 0) {
             fprintf(stderr, "sl-load: cannot write %s: %s\n", cfg.times, strerror(-r));
             failed++;
