@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "sluice.h"
 #include "proto/buf.h"
@@ -48,6 +49,21 @@ void sl_builtins_register(void);
 /* Runs the zygote on control socket `ctl_fd`: loads `app_path`, reports the
  * function table, forks containers on request. Returns an exit code. */
 int sl_zygote_main(const char *app_path, int ctl_fd);
+
+/* ---- notes.c: crash notes (zygote side) ---- */
+
+/* A zeroed page shared with the next container, or NULL (it then runs
+ * without one: its crash goes unattributed). */
+volatile uint32_t *sl_note_new(void);
+/* Frees a page sl_note_new gave (a fork that failed). */
+void sl_note_drop(volatile uint32_t *page);
+/* Remembers container `pid`'s page until sl_note_take. */
+void sl_note_keep(pid_t pid, volatile uint32_t *page);
+/* Reads what container `pid` left on its page into e, and frees the page. */
+void sl_note_take(pid_t pid, sl_exit_info *e);
+/* In a new container: unmaps every note page but `own` (may be NULL).
+ * 0 or -errno. */
+int sl_note_keep_only(volatile uint32_t *own);
 
 /* ---- runtime.c: one container ---- */
 

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -26,53 +25,6 @@
 
 static int g_ctl = -1;
 static int g_sigfd = -1;
-
-/* Each container's crash note: a page shared with it, where its fatal
- * signal handler writes the id of the call whose thread crashed it, read
- * here when it is reaped so the server can tell that call from its
- * bystanders. */
-typedef struct crash_note {
-    pid_t pid;
-    volatile uint32_t *page;
-} crash_note;
-static crash_note *g_notes;
-static size_t g_nnotes, g_notes_cap;
-
-/* A fresh shared page, or NULL (the container then runs without one). */
-static volatile uint32_t *new_note_page(void)
-{
-    void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
-static void keep_note(pid_t pid, volatile uint32_t *page)
-{
-    if (g_nnotes == g_notes_cap) {
-        size_t cap = g_notes_cap ? g_notes_cap * 2 : 64;
-        crash_note *n = realloc(g_notes, cap * sizeof *n);
-        if (!n) {
-            munmap((void *)page, 4096); /* its crash just goes unattributed */
-            return;
-        }
-        g_notes = n;
-        g_notes_cap = cap;
-    }
-    g_notes[g_nnotes++] = (crash_note){pid, page};
-}
-
-/* What crashed container `pid`, into e (zeros: nothing known); forgets
- * its note. */
-static void take_note(pid_t pid, sl_exit_info *e)
-{
-    for (size_t i = 0; i < g_nnotes; i++)
-        if (g_notes[i].pid == pid) {
-            e->crashed_call = g_notes[i].page[0];
-            e->crashed_input = g_notes[i].page[1];
-            munmap((void *)g_notes[i].page, 4096);
-            g_notes[i] = g_notes[--g_nnotes];
-            return;
-        }
-}
 
 /* Sends one frame, with `pass_fd` attached when >= 0. 0 or -errno. */
 static int send_frame(uint8_t type, uint32_t call_id, const sl_buf *payload, int pass_fd)
@@ -161,15 +113,14 @@ static void spawn_container(uint32_t container_id, uint32_t fn_index, const char
         send_pair(SL_FRAME_SPAWN_FAILED, container_id, (uint32_t)-errno, -1);
         return;
     }
-    volatile uint32_t *note = new_note_page();
+    volatile uint32_t *note = sl_note_new();
     fflush(NULL); /* or the child would print our buffered output again */
     pid_t pid = fork();
     if (pid < 0) {
         int err = errno;
         close(sv[0]);
         close(sv[1]);
-        if (note)
-            munmap((void *)note, 4096);
+        sl_note_drop(note);
         send_pair(SL_FRAME_SPAWN_FAILED, container_id, (uint32_t)-err, -1);
         return;
     }
@@ -180,8 +131,10 @@ static void spawn_container(uint32_t container_id, uint32_t fn_index, const char
         close(g_ctl);
         close(g_sigfd);
         close(sv[0]);
-        for (size_t i = 0; i < g_nnotes; i++) /* the other containers' notes */
-            munmap((void *)g_notes[i].page, 4096);
+        int r = sl_note_keep_only(note);
+        if (r)
+            fprintf(stderr, "sluice: container %d: cannot unmap the other containers' crash notes: %s\n",
+                    (int)getpid(), strerror(-r));
         set_gpu_env(gpus, gpus_len);
         /* `top` and `ps -o comm` then show which function a container serves */
         prctl(PR_SET_NAME, sl_registry_get(fn_index)->name);
@@ -189,7 +142,7 @@ static void spawn_container(uint32_t container_id, uint32_t fn_index, const char
     }
     close(sv[1]);
     if (note)
-        keep_note(pid, note);
+        sl_note_keep(pid, note);
     int r = send_pair(SL_FRAME_SPAWNED, container_id, (uint32_t)pid, sv[0]);
     close(sv[0]);
     if (r) {
@@ -208,7 +161,7 @@ static void reap_children(void)
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         sl_buf p = {0};
         sl_exit_info e = {(uint32_t)pid, (uint32_t)status, 0, 0};
-        take_note(pid, &e);
+        sl_note_take(pid, &e);
         if (sl_exited_encode(&p, &e) == 0)
             send_frame(SL_FRAME_EXITED, 0, &p, -1);
         sl_buf_free(&p);

@@ -81,6 +81,22 @@ code=$(curl -s -o "$TMP/body" -w '%{http_code}' "$BASE/always_crash")
 holds always_crash 'f["calls"]["retried"] == 2 and f["calls"]["failed"] == 1' || fail "expected 2 retries then a failure"
 pass "after its retries the input fails with the crash's reason"
 
+# The crash note: with other functions' containers alive (warm, spread),
+# the crashing input is told from the two it took down with it.
+curl -s -o "$TMP/by.1" "$BASE/crash_one" &
+by1=$!
+curl -s -o "$TMP/by.2" "$BASE/crash_one" &
+by2=$!
+wait_for 10 "two crash_one calls in flight" holds crash_one 'sum(c["inputs_in_flight"] for c in f["containers"]) == 2'
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' "$BASE/crash_one?crash=1")
+wait "$by1" "$by2"
+[ "$code" = 500 ] && grep -q 'signal 11' "$TMP/body" && ! grep -q 'another input' "$TMP/body" ||
+    fail "the crashing call: $code $(cat "$TMP/body")"
+for f in "$TMP/by.1" "$TMP/by.2"; do
+    grep -q 'signal 11.* while running another input' "$f" || fail "a bystander of the crash: $(cat "$f")"
+done
+pass "a crash is blamed on the input that crashed; its bystanders are told they were"
+
 # Under ASan (make test SAN=1) the sanitizer's own mappings exceed any small
 # RLIMIT_DATA, so the limit is checked in the plain build only.
 if under_asan; then

@@ -105,6 +105,19 @@ static int always_crash(sl_call *c)
 }
 SL_WEB_ENDPOINT(always_crash, .retries = 2);
 
+/* One container, several inputs: ?crash=1 crashes it after 0.3 s; the
+ * others sleep 3 s. Only the crashing call should be blamed. */
+static int crash_one(sl_call *c)
+{
+    if (sl_query_param(c, "crash")) {
+        sl_sleep(c, 0.3);
+        raise(SIGSEGV);
+    }
+    sl_sleep(c, 3);
+    return sl_returnf(c, "survived\n");
+}
+SL_WEB_ENDPOINT(crash_one, .max_containers = 1, .max_inputs = 4);
+
 /* Allocates ?mb MiB (and touches it) under a 64 MiB memory limit. */
 static int hog(sl_call *c)
 {
