@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "container/fiber.h"
@@ -121,33 +120,6 @@ static void *initial_frame(void *top, void (*fn)(void))
 }
 #endif
 #endif /* SL_FIBER_ASM */
-
-int sl_fiber_stack_new(sl_fiber_ctx *f, size_t size)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size = (size + page - 1) / page * page;
-    char *p = mmap(NULL, size + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
-                   -1, 0);
-    if (p == MAP_FAILED)
-        return -errno;
-    if (mprotect(p, page, PROT_NONE) < 0) {
-        int err = errno;
-        munmap(p, size + page);
-        return -err;
-    }
-    f->stack = p + page;
-    f->stack_size = size;
-    return 0;
-}
-
-void sl_fiber_stack_free(sl_fiber_ctx *f)
-{
-    if (!f->stack)
-        return;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    munmap((char *)f->stack - page, f->stack_size + page);
-    f->stack = NULL;
-}
 
 int sl_fiber_prepare(sl_fiber_ctx *f, void (*fn)(void))
 {

@@ -67,3 +67,11 @@ took=$($PY -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 
 [ "$(cat "$TMP"/spin.* | grep -c '^spun')" = 3 ] || fail "the three spins said: $(cat "$TMP"/spin.*)"
 $PY -c "import sys; sys.exit(0 if float(sys.argv[1]) < 2.8 else 1)" "$took" || fail "three inputs computing 1.5 s each took $took s together: they did not run at once"
 pass "three inputs computing 1.5 s each ran at once: $took s for all three"
+
+# 4. An input that overflows its stack hits the guard page below it: the
+# container crashes (the call fails with the signal), nothing else's stack
+# is written over, and the next call runs in a new container.
+code=$(curl -s -o "$TMP/body" -w '%{http_code}' "$BASE/mix?mode=overflow")
+[ "$code" = 500 ] && grep -q 'signal 11' "$TMP/body" || fail "a stack overflow: $code $(cat "$TMP/body")"
+[ "$(curl -sS "$BASE/mix?mode=threads")" -ge 1 ] || fail "no call ran after the overflow"
+pass "an input that overflows its stack crashes its container (signal 11), and the next call runs"

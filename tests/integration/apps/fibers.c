@@ -61,6 +61,16 @@ static int threads(sl_call *c)
     return sl_returnf(c, "%d\n", n);
 }
 
+/* Recurses through about 1 MiB of frames: twice an input's stack. */
+static int deeper(int n)
+{
+    volatile char frame[16384];
+    frame[0] = (char)n;
+    if (n == 0)
+        return frame[0];
+    return deeper(n - 1) + frame[0];
+}
+
 static int mix(sl_call *c)
 {
     const char *mode = sl_query_param(c, "mode");
@@ -74,6 +84,8 @@ static int mix(sl_call *c)
     }
     if (strcmp(mode, "threads") == 0)
         return threads(c);
+    if (strcmp(mode, "overflow") == 0)
+        return sl_returnf(c, "survived %d\n", deeper(64));
     return sl_fail(c, "unknown mode %s", mode);
 }
 SL_WEB_ENDPOINT(mix, .content_type = "text/event-stream", .max_containers = 1, .max_inputs = 1000);
