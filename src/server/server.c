@@ -49,9 +49,15 @@ void sl_log(const char *fmt, ...)
     fprintf(stderr, "%s\n", line);
 }
 
+/* Once per loop iteration, before it waits: what this iteration queued
+ * goes out. Containers first: in a burst the clients' writes of one
+ * iteration can take tens of ms, and the inputs that came in with them
+ * would wait behind them for their containers to start work. Then the
+ * containers once more, for what the clients' writes freed. */
 static void on_flush(uv_prepare_t *p)
 {
     (void)p;
+    sl_pool_flush();
     sl_gateway_flush();
     sl_pool_flush();
 }
