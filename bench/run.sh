@@ -242,22 +242,30 @@ except Exception:
 print("n/a" if v is None else (("%.1f" % v) if isinstance(v, float) else v))' "$1" "$2"
 }
 
+# cpu_ticks: "steal total" of /proc/stat's cpu line (all CPUs, in ticks).
+cpu_ticks() {
+  awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $9, t; exit }' /proc/stat
+}
+
 # run_load TAG SERVER_PID THREADS CMD: runs the load client CMD (a string)
 # under bench/cputime.py, stdout to $OUT/TAG.out, stderr to $OUT/TAG.err,
 # and records its CPU time beside the server tree's over the same interval.
 # Sets LOAD_RC, LOAD_WALL, CMD_REF.
 run_load() {
-  local tag=$1 spid=$2 threads=$3 cmd=$4 c0 c1 u s
+  local tag=$1 spid=$2 threads=$3 cmd=$4 c0 c1 u s t0 t1 steal
   note "$cmd"
-  c0=$(tree_cpu "$spid")
+  c0=$(tree_cpu "$spid") t0=$(cpu_ticks)
   ( set -f; exec "$PY" bench/cputime.py "$OUT/$tag.time" $cmd ) >"$OUT/$tag.out" 2>"$OUT/$tag.err"
   LOAD_RC=$?
-  c1=$(tree_cpu "$spid")
+  c1=$(tree_cpu "$spid") t1=$(cpu_ticks)
+  # the share of the machine the hypervisor gave to others meanwhile
+  steal=$(awk -v a="$t0" -v b="$t1" 'BEGIN { split(a, x, " "); split(b, y, " "); d = y[2] - x[2]
+    printf "%.1f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }')
   read -r LOAD_WALL u s <"$OUT/$tag.time"
   local client=${cmd#timeout [0-9]* } lag=-
   # sl-load says how long data waited in its sockets to be read
   grep -q '"read_lag_ms"' "$OUT/$tag.out" 2>/dev/null && lag=$(jget "$OUT/$tag.out" 'j["read_lag_ms"]["p99"]')
-  CHECKS+=("$tag|${client%% *}|$threads|$LOAD_WALL|$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.3f", u + s }')|$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')|$lag")
+  CHECKS+=("$tag|${client%% *}|$threads|$LOAD_WALL|$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.3f", u + s }')|$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')|$lag|$steal")
   # a sluice server started with options names its own command too
   if [[ $spid == "${SL_PID:-}" && -n ${SL_OPTS:-} ]]; then
     add_cmd "$SL_CMD\` then \`$cmd"
@@ -715,12 +723,14 @@ check_verdict() {  # threads wall client_cpu server_cpu
   echo "the bottleneck; well under it, with the server using more CPU, it is not. \"read lag\" (sl-load"
   echo "only): p99 of how long received data waited in a socket before sl-load read it, from the kernel's"
   echo "receive stamps. sl-load times events by those stamps, so this delay of its own is not in its figures."
+  echo "\"steal\": the share of the machine's CPU time the hypervisor gave to other guests during the run"
+  echo "(/proc/stat); a run with a few percent of it or more was slowed by the host, not by sluice or its peer."
   echo
-  echo "| run | client (threads) | wall s | client CPU s | server CPU s | read lag p99 ms | verdict |"
-  echo "| --- | --- | --- | --- | --- | --- | --- |"
+  echo "| run | client (threads) | wall s | client CPU s | server CPU s | read lag p99 ms | steal % | verdict |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
   for r in "${CHECKS[@]}"; do
-    IFS='|' read -r tag cl th wa cc sc lag <<<"$r"
-    echo "| $tag | $cl ($th) | $wa | $cc | $sc | $lag | $(check_verdict "$th" "$wa" "$cc" "$sc") |"
+    IFS='|' read -r tag cl th wa cc sc lag st <<<"$r"
+    echo "| $tag | $cl ($th) | $wa | $cc | $sc | $lag | $st | $(check_verdict "$th" "$wa" "$cc" "$sc") |"
   done
   echo
   echo "## Commands"
@@ -764,10 +774,10 @@ check_verdict() {  # threads wall client_cpu server_cpu
   done
 } >"$CSV"
 {
-  echo "run,client,threads,wall_s,client_cpu_s,server_cpu_s,read_lag_p99_ms,verdict"
+  echo "run,client,threads,wall_s,client_cpu_s,server_cpu_s,read_lag_p99_ms,steal_pct,verdict"
   for r in "${CHECKS[@]}"; do
-    IFS='|' read -r tag cl th wa cc sc lag <<<"$r"
-    echo "$tag,$cl,$th,$wa,$cc,$sc,$lag,\"$(check_verdict "$th" "$wa" "$cc" "$sc")\""
+    IFS='|' read -r tag cl th wa cc sc lag st <<<"$r"
+    echo "$tag,$cl,$th,$wa,$cc,$sc,$lag,$st,\"$(check_verdict "$th" "$wa" "$cc" "$sc")\""
   done
 } >"$CHK"
 
