@@ -1,7 +1,10 @@
 /*
  * stacks.c: the fibers' stacks (see fiber.h), each below a guard page.
  *
- * Stacks are cut from slabs of STACKS_PER_SLAB, one mapping each. A
+ * Stacks are cut from slabs, one mapping each: 2 stacks, then twice as
+ * many each time up to MAX_STACKS_PER_SLAB, so a container that runs one
+ * input maps two stacks (where RLIMIT_DATA bounds memory, the mapping
+ * counts against it whole), and one that runs a hundred, seven slabs. A
  * mapping of its own per stack, and an mprotect() for its guard that split
  * it in two, cost about 9 us an input in a fresh container on the 2-core
  * VM, and a burst of 10,000 of the seed's streams makes 10,000 stacks.
@@ -29,10 +32,12 @@
 #define MADV_GUARD_INSTALL 102 /* Linux 6.13; older headers lack it */
 #endif
 
-#define STACKS_PER_SLAB 32
+#define FIRST_STACKS_PER_SLAB 2
+#define MAX_STACKS_PER_SLAB 32
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static char *g_slab;       /* the newest slab */
+static size_t g_slots;     /* its size, in stacks */
 static size_t g_fresh;     /* its slots handed out so far */
 static void **g_free;      /* freed slab stacks (the usable part) */
 static size_t g_nfree, g_free_cap;
@@ -64,12 +69,16 @@ static int guard(char *p)
 /* A slab slot never used before, its guard made (g_mu held). 0 or -errno. */
 static int fresh_slot(void **stack)
 {
-    if (!g_slab || g_fresh == STACKS_PER_SLAB) {
-        void *p = mmap(NULL, STACKS_PER_SLAB * slot_size(), PROT_READ | PROT_WRITE,
+    if (!g_slab || g_fresh == g_slots) {
+        size_t slots = !g_slab ? FIRST_STACKS_PER_SLAB
+                       : g_slots * 2 < MAX_STACKS_PER_SLAB ? g_slots * 2
+                                                           : MAX_STACKS_PER_SLAB;
+        void *p = mmap(NULL, slots * slot_size(), PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
         if (p == MAP_FAILED)
             return -errno;
         g_slab = p; /* the old one is all handed out: its slots live on in g_free */
+        g_slots = slots;
         g_fresh = 0;
     }
     char *slot = g_slab + g_fresh * slot_size();
