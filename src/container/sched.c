@@ -86,6 +86,7 @@ static struct {
     sl_fiber *starting;        /* the fiber being entered for the first time */
     pthread_cond_t monitor_cv;
     bool monitor_started, monitor_idle;
+    bool ran_shared;           /* a carrier holding others ran a fiber since the monitor's last look */
 } g_s;
 
 /* The call the calling thread runs on a carrier (for crash reports). */
@@ -311,8 +312,10 @@ static void run_fiber(carrier *k, sl_fiber *f)
     k->running = f;
     k->since = sl_now_ns();
     f->state = F_RUNNING;
-    if (k->nfibers > 1)
+    if (k->nfibers > 1) {
+        g_s.ran_shared = true;
         wake_monitor(); /* it may hold the others up */
+    }
     tl_running = f->call;
     sl_fiber_enter(&k->home, &f->ctx);
     tl_running = NULL;
@@ -416,15 +419,18 @@ static void move_others(carrier *k)
 }
 
 /* One look at the carriers; true while there is something to watch:
- * queued inputs, or a carrier running one fiber while it holds others.
- * Carriers whose fibers all wait need no watching: run_fiber wakes the
- * monitor when one starts running again. (Watching every carrier that
- * held fibers cost a container whose streams sleep a wake-up every
+ * queued inputs, a carrier running one fiber while it holds others, or
+ * one that did since the last look. After a look that saw none of these
+ * the monitor sleeps until run_fiber wakes it. (Watching every carrier
+ * that held fibers cost a container whose streams sleep a wake-up every
  * HOG_NS: 5,000 a second for the 100 containers of 10,000 of the seed's
- * streams, and half the containers' CPU time while they streamed.) */
+ * streams. Sleeping as soon as nothing ran cost a wake-up per fiber run
+ * instead, when a container's streams do not wake together, as after a
+ * burst spread over warm containers.) */
 static bool watch_carriers(uint64_t now)
 {
-    bool watch = g_s.pending > 0, none_can_take = true;
+    bool watch = g_s.pending > 0 || g_s.ran_shared, none_can_take = true;
+    g_s.ran_shared = false;
     for (carrier *k = g_s.carriers; k; k = k->next) {
         bool stuck = k->running && now - k->since > HOG_NS;
         if (k->running && k->nfibers > 1)
