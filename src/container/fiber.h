@@ -38,9 +38,9 @@ typedef struct sl_fiber_ctx {
     size_t from_size;
 } sl_fiber_ctx;
 
-/* stacks.c: a stack of `size` bytes below a guard page, so an overflow
- * is a crash, not someone else's memory. 0 or -errno. */
-int sl_fiber_stack_new(sl_fiber_ctx *f, size_t size);
+/* stacks.c: a stack of SL_INPUT_THREAD_STACK bytes below a guard page,
+ * so an overflow is a crash, not someone else's memory. 0 or -errno. */
+int sl_fiber_stack_new(sl_fiber_ctx *f);
 /* Gives its memory back, and its address range for reuse. */
 void sl_fiber_stack_free(sl_fiber_ctx *f);
 /* Makes the fiber start at fn(), which must never return, on its next

@@ -270,7 +270,7 @@ static void recycle(sl_fiber *f)
 static sl_fiber *new_fiber(void)
 {
     sl_fiber *f = calloc(1, sizeof *f);
-    if (f && sl_fiber_stack_new(&f->ctx, SL_INPUT_THREAD_STACK) < 0) {
+    if (f && sl_fiber_stack_new(&f->ctx) < 0) {
         free(f);
         f = NULL;
     }

@@ -13,10 +13,9 @@
  * A slot gets its guard the first time it is handed out, so a container
  * that runs one input pays for one guard, not a slab's.
  *
- * Stacks of another size than SL_INPUT_THREAD_STACK get a mapping each.
- * Freed slab stacks are kept (their memory given back with MADV_DONTNEED);
- * sched.c already keeps the stacks of the last 1,024 finished inputs, so
- * few come back here.
+ * Every stack is SL_INPUT_THREAD_STACK bytes. Freed stacks are kept
+ * (their memory given back with MADV_DONTNEED); sched.c already keeps the
+ * stacks of the last 1,024 finished inputs, so few come back here.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -90,30 +89,8 @@ static int fresh_slot(void **stack)
     return 0;
 }
 
-/* A stack of its own mapping, for sizes the slabs are not cut for. */
-static int own_mapping(sl_fiber_ctx *f, size_t size)
+int sl_fiber_stack_new(sl_fiber_ctx *f)
 {
-    size_t page = page_size();
-    char *p = mmap(NULL, size + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
-                   -1, 0);
-    if (p == MAP_FAILED)
-        return -errno;
-    if (mprotect(p, page, PROT_NONE) < 0) {
-        int err = errno;
-        munmap(p, size + page);
-        return -err;
-    }
-    f->stack = p + page;
-    f->stack_size = size;
-    return 0;
-}
-
-int sl_fiber_stack_new(sl_fiber_ctx *f, size_t size)
-{
-    size_t page = page_size();
-    size = (size + page - 1) / page * page;
-    if (size != SL_INPUT_THREAD_STACK)
-        return own_mapping(f, size);
     pthread_mutex_lock(&g_mu);
     int r = 0;
     if (g_nfree)
@@ -122,7 +99,7 @@ int sl_fiber_stack_new(sl_fiber_ctx *f, size_t size)
         r = fresh_slot(&f->stack);
     pthread_mutex_unlock(&g_mu);
     if (!r)
-        f->stack_size = size;
+        f->stack_size = SL_INPUT_THREAD_STACK;
     return r;
 }
 
@@ -132,15 +109,10 @@ void sl_fiber_stack_free(sl_fiber_ctx *f)
     if (!stack)
         return;
     f->stack = NULL;
-    size_t page = page_size();
-    /* A stack whose memory cannot be given back stays mapped and is not
-     * reused: only a bug (a stack that is not ours) makes these fail. */
-    if (f->stack_size != SL_INPUT_THREAD_STACK) {
-        munmap((char *)stack - page, f->stack_size + page);
-        return;
-    }
+    /* A stack whose memory cannot be given back is not reused: only a
+     * bug (a stack that is not ours) makes this fail. */
     if (madvise(stack, f->stack_size, MADV_DONTNEED) < 0)
-        return; /* the slot (and its guard) stay; its memory goes back */
+        return;
     pthread_mutex_lock(&g_mu);
     if (g_nfree == g_free_cap) {
         size_t cap = g_free_cap ? g_free_cap * 2 : 64;
