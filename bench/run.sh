@@ -215,7 +215,7 @@ rss_peak() {       # rss_peak FILE COL: peak in MB
 # ================================================================= results
 ROWS=()     # "workload|metric|sluice|peer|ratio|ref_sluice|ref_peer"
 CMDS=()     # CMDS[i-1] = command [i]
-CHECKS=()   # "run|client|threads|wall|client_cpu|server_cpu|read_lag_p99"
+CHECKS=()   # "run|client|threads|wall|client_cpu|server_cpu|read_lag_p99|steal_pct"
 add_cmd() {   # add_cmd TEXT: sets CMD_REF, the number of TEXT in CMDS (added if new)
   local i
   for i in "${!CMDS[@]}"; do [[ ${CMDS[i]} == "$1" ]] && { CMD_REF=$((i + 1)); return; }; done
