@@ -80,15 +80,9 @@ static void on_accept(uv_stream_t *listener, int status)
 {
     if (status != 0)
         return;
-    uv_tcp_t *conn = h2o_mem_alloc(sizeof *conn);
-    uv_tcp_init(listener->loop, conn);
-    if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
-        uv_close((uv_handle_t *)conn, (uv_close_cb)free);
-        return;
-    }
-    uv_tcp_nodelay(conn, 1);
-    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, (uv_close_cb)free);
-    h2o_accept(&g_accept, sock);
+    h2o_socket_t *sock = sl_conn_accept(listener);
+    if (sock)
+        h2o_accept(&g_accept, sock);
 }
 
 /* Whether the app's source changed since last seen. A plain stat() from
@@ -234,6 +228,12 @@ int sl_server_run(const sl_server_config *cfg, const char *app_so)
     if (r)
         sl_log("no memory reserve (--memory-reserve): %s", strerror(-r));
     configure_h2o();
+    r = sl_conn_init(sl_loop);
+    if (r) {
+        fprintf(stderr, "sluice: cannot set up client connections: %s\n", uv_strerror(r));
+        sl_zygote_stop();
+        return 1;
+    }
     r = listen_on(sl_cfg.host, sl_cfg.port);
     if (r) {
         fprintf(stderr, "sluice: cannot listen on %s:%d: %s\n", sl_cfg.host, sl_cfg.port, uv_strerror(r));

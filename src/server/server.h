@@ -6,6 +6,7 @@
  *   zygote_link.c  the zygote: start it, ask it for containers, hear exits
  *   status.c       GET /_sluice/status as JSON
  *   server.c       the event loop, the listener, the flush and sweep timers
+ *   conn.c         the clients' connections, read on through h2o's pauses
  */
 #ifndef SL_SERVER_H
 #define SL_SERVER_H
@@ -55,6 +56,15 @@ void sl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Keeps `bytes` of free heap above its top, faulted in (reserve.c).
  * Returns 0 or a negative errno code; the server serves without it. */
 int sl_reserve_start(size_t bytes);
+
+/* ---- client connections (conn.c) ---- */
+
+/* Once, before the first connection. Returns 0 or a libuv error code. */
+int sl_conn_init(uv_loop_t *loop);
+
+/* Accepts a client from `listener`, as an h2o socket that owns it, or NULL
+ * (it is closed then). */
+h2o_socket_t *sl_conn_accept(uv_stream_t *listener);
 
 /* ---- intrusive doubly linked lists ---- */
 

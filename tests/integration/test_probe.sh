@@ -220,6 +220,61 @@ check(r.endswith(b"hello\n"), "the last answer: %r" % r[-100:])
 ' "keep-alive after errors"
 pass "14 pipelined requests, most of them refused or failing: every answer, in order"
 
+# ---- what a client sends while its last request is being answered ----
+# (the server reads on while h2o answers, into a buffer of its own up to
+# 16 KiB, then stops: src/server/conn.c)
+probe '
+def bodies(r):
+    """The bodies of consecutive Content-Length answers."""
+    out = []
+    while r:
+        head, sep, rest = r.partition(b"\r\n\r\n")
+        m = re.search(rb"(?i)\r\ncontent-length: (\d+)", head)
+        check(sep and m and head.startswith(b"HTTP/1.1 200"), "not a 200 with a length: %r" % r[:200])
+        n = int(m.group(1))
+        out.append(rest[:n])
+        r = rest[n:]
+    return out
+def post(i, last=False):
+    body = b"body %d " % i + b"x" * 200
+    return (b"POST /echo HTTP/1.1\r\nHost: x\r\n" + (b"Connection: close\r\n" if last else b"") +
+            b"Content-Length: %d\r\n\r\n" % len(body) + body)
+reqs = [post(i, i == 299) for i in range(300)]
+check(sum(map(len, reqs)) > 3 * 16384, "the requests are meant to be more than the server buffers")
+got = bodies(raw(b"".join(reqs)))
+check([b.split(b" ")[1] for b in got] == [b"%d" % i for i in range(300)],
+      "300 pipelined POSTs: %d answers, first %r" % (len(got), got[:2]))
+# requests cut anywhere, the pieces apart in time
+s = socket.create_connection(("127.0.0.1", PORT), timeout=10)
+data = b"".join(post(i, i == 2) for i in range(3))
+for cut in (0, 70, len(post(0)) + 5, len(post(0)) + 140, len(data)):
+    s.sendall(data[:cut])
+    data = data[cut:]
+    time.sleep(0.2)
+s.sendall(data)
+r = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    r += b
+got = bodies(r)
+check([b.split(b" ")[1] for b in got] == [b"0", b"1", b"2"], "requests sent in pieces: %r" % got)
+# a client that half-closes after its request still gets the whole answer
+r = raw(post(7), shut=True)
+check(bodies(r) == [b"body 7 " + b"x" * 200], "a request, then EOF: %r" % r[:300])
+alive("pipelined and trickled requests")
+# a request and a reset at once: the server reads the request, starts
+# answering, then finds the hang-up (this once crashed it)
+for i in range(300):
+    s = socket.create_connection(("127.0.0.1", PORT), timeout=10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.sendall(post(i))
+    s.close()
+alive("300 requests, each followed at once by a reset")
+' "reading on while answering"
+pass "300 pipelined POSTs (past the server's 16 KiB read-ahead), requests in pieces, a request then EOF: every answer, in order"
+
 # ---- the call API: bad bodies are 400s with a reason, bad ids 404s ----
 probe '
 def call(fn, body, accept=None, path="call"):
