@@ -29,7 +29,8 @@
  * empty, libuv re-arms the fd's watcher (a MOD with the same events). So
  * uv_write is defined here as well: for a client connection it first tries
  * uv_try_write, and a write the socket takes whole is finished from the
- * idle phase, as libuv would finish it from its pending phase. The rest of
+ * idle phase (or from the flush, right after the writes: server.c), as
+ * libuv would finish it from its pending phase. The rest of
  * a partial write, or all of one after an error, goes to libuv's uv_write.
  *
  * Tests: tests/integration/test_probe.sh, "reading on while answering".
@@ -262,10 +263,10 @@ static void hand_over(sl_conn *c)
         c->read_cb(s, err, &(uv_buf_t){0});
 }
 
-static void on_handover(uv_idle_t *idle)
+void sl_conn_handover(void)
 {
     /* take them all first: one that h2o pauses and resumes again within
-     * hand_over goes back on g_ready, for the next iteration */
+     * hand_over goes back on g_ready, for the next pass */
     sl_list batch;
     sl_list_init(&batch);
     sl_list_each(it, &g_ready)
@@ -279,7 +280,13 @@ static void on_handover(uv_idle_t *idle)
         hand_over(sl_container_of(it, sl_conn, ready));
     }
     if (sl_list_empty(&g_ready))
-        uv_idle_stop(idle);
+        uv_idle_stop(&g_handover);
+}
+
+static void on_handover(uv_idle_t *idle)
+{
+    (void)idle;
+    sl_conn_handover();
 }
 
 static void make_ready(sl_conn *c)

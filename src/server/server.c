@@ -53,12 +53,15 @@ void sl_log(const char *fmt, ...)
  * goes out. Containers first: in a burst the clients' writes of one
  * iteration can take tens of ms, and the inputs that came in with them
  * would wait behind them for their containers to start work. Then the
- * containers once more, for what the clients' writes freed. */
+ * clients' writes are finished (conn.c): h2o asks for more output, and
+ * takes up requests that came while it answered. Then the containers once
+ * more, for what all that freed or queued. */
 static void on_flush(uv_prepare_t *p)
 {
     (void)p;
     sl_pool_flush();
     sl_gateway_flush();
+    sl_conn_handover();
     sl_pool_flush();
 }
 

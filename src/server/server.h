@@ -66,6 +66,10 @@ int sl_conn_init(uv_loop_t *loop);
  * (it is closed then). */
 h2o_socket_t *sl_conn_accept(uv_stream_t *listener);
 
+/* Finishes the writes the sockets took whole and hands h2o what was read
+ * while it paused (the loop's idle phase does it too, for what is left). */
+void sl_conn_handover(void);
+
 /* ---- intrusive doubly linked lists ---- */
 
 typedef struct sl_list {
