@@ -108,10 +108,10 @@ stop() {
 }
 
 # reserve_for C: the serve option for C streams arriving at once, as
-# docs/limits.md sizes it (about 11 KiB a stream, 12 here), when that is
-# more than the default reserve of 32 MiB; else nothing.
+# docs/limits.md sizes it (15 KiB a stream while a burst arrives), when
+# that is more than the default reserve of 32 MiB; else nothing.
 reserve_for() {
-  local mib=$(( ($1 * 12 + 1023) / 1024 ))
+  local mib=$(( ($1 * 15 + 1023) / 1024 ))
   (( mib > 32 )) && echo "--memory-reserve $mib"
   return 0
 }
